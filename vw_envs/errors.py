@@ -1,0 +1,41 @@
+"""Typed errors with one-line messages.
+
+The CLI turns every :class:`VWError` into exit code 2 and prints only its message (``--debug`` shows the
+traceback), so each message must say on one line what went wrong and how to fix it.
+"""
+
+
+class VWError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class SpecError(VWError, ValueError):
+    """A player or policy spec string that does not parse or names an unknown kind or value."""
+
+
+class EngineError(VWError, RuntimeError):
+    """An external engine (GNU Go, KataGo, any GTP program) failed."""
+
+
+class EngineNotFoundError(EngineError, FileNotFoundError):
+    """The engine's binary is not installed; the message names the install command."""
+
+
+class EngineCrashedError(EngineError):
+    """The engine process exited while we were talking to it."""
+
+
+class EngineTimeoutError(EngineError, TimeoutError):
+    """The engine did not answer in time (it is killed, so the caller never hangs)."""
+
+
+class EngineProtocolError(EngineError):
+    """The engine answered something that is not valid GTP, or an illegal move."""
+
+
+class SGFError(VWError, ValueError):
+    """An SGF text that cannot be read or replayed under our rules."""
+
+
+class IllegalMoveError(VWError, ValueError):
+    """A move that the rules forbid; the message says which move and why."""
