@@ -11,6 +11,7 @@ through string entry points, so ``vw_envs`` never imports ``vw_agent`` and optio
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -161,6 +162,9 @@ class PlayerSpec:
         return value
 
 
+_KEY = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=")
+
+
 def parse_spec(text: str) -> PlayerSpec:
     """``"gnugo:level=5,seed=3"`` -> PlayerSpec("gnugo", None, {"level": "5", "seed": "3"}).
 
@@ -179,7 +183,7 @@ def parse_spec(text: str) -> PlayerSpec:
     if not rest.strip():
         raise SpecError(f"{text!r}: nothing after ':'; write {kind} or {kind}:key=value")
     parts = rest.split(",")
-    if all("=" in p for p in parts):
+    if all(_KEY.match(p) for p in parts):
         params: dict[str, str] = {}
         for p in parts:
             k, _, v = p.partition("=")
@@ -334,3 +338,6 @@ register_player_kind(PlayerKind(
     "gnugo", "vw_envs.go.gnugo:GnuGoPlayer", "gnugo:level=5", "GNU Go 3.8: sudo apt-get install gnugo",
     "GNU Go over GTP; level=0..10 (10 is its default, about 8 kyu), seed=, path=",
     check="vw_envs.go.gnugo:check_installed"))
+register_player_kind(PlayerKind(
+    "gtp", "vw_envs.go.gtp:GTPPlayer", "gtp:gnugo --mode gtp --level 1", "the GTP program named",
+    "any GTP v2 engine, started by the command line after 'gtp:' (quote it in the shell)"))

@@ -157,10 +157,9 @@ class BoardRenderer:
 
     def render(self, board: np.ndarray, last_move: int | None = None) -> np.ndarray:
         """Frame of ``board`` ((N*N,) or (N, N) ints: 0 empty, 1 black, 2 white) -> (H, W, 3) uint8."""
-        want = np.asarray(board, dtype=np.int8).reshape(-1)
+        want = np.array(board, dtype=np.int8).reshape(-1)  # a copy: it becomes self._drawn
         if self.config.last_move_marker and last_move is not None and 0 <= last_move < self.n * self.n \
                 and want[last_move] != _EMPTY:
-            want = want.copy()
             want[last_move] += 2  # BLACK -> BLACK_LAST, WHITE -> WHITE_LAST
         n, b, canvas, sprites = self.n, self._bounds, self._canvas, self._sprites
         for p in np.flatnonzero(want != self._drawn).tolist():
@@ -180,39 +179,39 @@ class BoardRenderer:
 
 
 @functools.lru_cache(maxsize=32)
-def _probe(n: int, cfg: RenderConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Per point: the pixel indices of a small central window, and the mean colours of empty/black/white."""
-    empty, sprites, lay = _sprites(n, cfg)
-    half = max(1, int(lay.spacing * 0.22))
-    idx = np.zeros((n * n, (2 * half + 1) ** 2), dtype=np.int64)
-    refs = np.zeros((n * n, 3, 3), dtype=np.float32)
-    ys, xs = np.mgrid[-half:half + 1, -half:half + 1]
+def _probe(n: int, cfg: RenderConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: its cell's pixel indices (padded to the largest cell), their weights (0 = padding),
+    and the empty/black/white sprites' pixels there, (P, K), (P, K), (P, 3, K, 3)."""
+    _empty, sprites, lay = _sprites(n, cfg)
     b = lay.bounds
+    sizes = [(b[r + 1] - b[r]) * (b[c + 1] - b[c]) for r in range(n) for c in range(n)]
+    k = max(sizes)
+    idx = np.zeros((n * n, k), dtype=np.int64)
+    weight = np.zeros((n * n, k), dtype=np.float32)
+    refs = np.zeros((n * n, 3, k, 3), dtype=np.float32)
     for p in range(n * n):
         r, c = divmod(p, n)
-        cy, cx = int(round(lay.centre(r))), int(round(lay.centre(c)))
-        yy = np.clip(cy + ys, 0, cfg.frame_size - 1)
-        xx = np.clip(cx + xs, 0, cfg.frame_size - 1)
-        idx[p] = (yy * cfg.frame_size + xx).reshape(-1)
+        ys, xs = np.mgrid[b[r]:b[r + 1], b[c]:b[c + 1]]
+        m = sizes[p]
+        idx[p, :m] = (ys * cfg.frame_size + xs).reshape(-1)
+        weight[p, :m] = 1.0
         for code in (_EMPTY, _BLACK, _WHITE):
-            cell = np.zeros_like(empty, dtype=np.float32)
-            cell[...] = empty
-            cell[b[r]:b[r + 1], b[c]:b[c + 1]] = sprites[code][p]
-            refs[p, code] = cell.reshape(-1, 3)[idx[p]].mean(axis=0)
-    return idx, refs
+            refs[p, code, :m] = sprites[code][p].reshape(-1, 3)
+    return idx, weight, refs
 
 
 def frame_to_board(frame: np.ndarray, board_size: int, config: RenderConfig | None = None) -> np.ndarray:
     """Classify every intersection of a rendered (or imagined) frame: (H, W, 3) -> (N, N) int8 of 0/1/2.
 
-    Each point's central window is averaged and assigned to the nearest of the empty/black/white
-    reference colours at that point, so noisy decoded frames still read back.
+    Each point's whole cell is compared with the empty, black and white sprites of that cell and
+    takes the nearest (least squared error), so clean frames read back exactly at any size and noisy
+    decoded frames degrade gracefully.
     """
     cfg = config or RenderConfig(frame_size=frame.shape[0])
     if frame.shape != (cfg.frame_size, cfg.frame_size, 3):
         raise ValueError(f"frame has shape {frame.shape}, expected ({cfg.frame_size}, {cfg.frame_size}, 3)")
-    idx, refs = _probe(board_size, cfg)
-    flat = frame.reshape(-1, 3).astype(np.float32)
-    means = flat[idx].mean(axis=1)  # (P, 3)
-    dist = ((means[:, None, :] - refs) ** 2).sum(axis=-1)  # (P, 3 classes)
+    idx, weight, refs = _probe(board_size, cfg)
+    pixels = frame.reshape(-1, 3).astype(np.float32)[idx]  # (P, K, 3)
+    err = ((pixels[:, None] - refs) ** 2).sum(axis=-1)  # (P, 3 classes, K)
+    dist = (err * weight[:, None]).sum(axis=-1)  # (P, 3)
     return dist.argmin(axis=1).astype(np.int8).reshape(board_size, board_size)

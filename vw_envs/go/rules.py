@@ -115,6 +115,7 @@ class GoGame:
         self._surrounded: set[int] = set()  # empty points with no empty neighbour
         self._atari: list[set[Group]] = [set(), set(), set()]  # per colour, groups with one liberty
         self.hash = 0
+        self._hash_before_last: int | None = None
         self.stone_count = [0, 0, 0]
         self.captures = [0, 0, 0]  # stones captured BY each colour
         self._seen: set[int] = {0}
@@ -133,8 +134,9 @@ class GoGame:
         for color, points in ((BLACK, black), (WHITE, white)):
             for p in points:
                 if not 0 <= p < self.pass_move or self.board[p] != EMPTY:
-                    raise IllegalMoveError(f"setup stone {to_gtp(p, self.n)} is off the board or duplicated")
-                self._place(p, color)
+                    raise IllegalMoveError(f"setup stone {p} is off the board or duplicated")
+                if self._place(p, color):
+                    raise IllegalMoveError(f"setup stone {to_gtp(p, self.n)} captures stones")
         for color in (BLACK, WHITE):
             if any(len(g.libs) == 0 for g in {self.group_of[p] for p in range(self.pass_move)
                                               if self.board[p] == color}):
@@ -202,8 +204,9 @@ class GoGame:
             for s in g.stones:
                 h ^= zo[s]
         if h in self._seen:
-            # A single-stone recapture is the ordinary ko; anything else repeating is superko.
-            return "ko" if len(captured) == 1 and len(captured[0].stones) == 1 else "superko"
+            # Retaking at once (back to the position before the opponent's move) is the ordinary ko;
+            # any other repetition is superko.
+            return "ko" if h == self._hash_before_last else "superko"
         return None
 
     def legal_mask(self, color: int | None = None) -> np.ndarray:
@@ -253,6 +256,7 @@ class GoGame:
             vertex = to_gtp(move, self.n) if 0 <= move <= self.pass_move else str(move)
             raise IllegalMoveError(f"illegal move {vertex} by {COLOR_NAMES[c]}: {reason}")
         self.moves.append((c, move))
+        self._hash_before_last = self.hash
         self.to_play = 3 - c
         self._mask_cache = None
         if move == self.pass_move:

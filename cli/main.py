@@ -1,0 +1,92 @@
+"""``vw-agent``: the command line. Each command parses options, builds a config and calls one function.
+
+Errors of this project (:class:`vw_envs.errors.VWError`) end the command with exit code 2 and one line on
+stderr; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from vw_envs.errors import VWError
+
+
+class _Group(click.Group):
+    """Turns project errors into one line and exit code 2, unless --debug."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (VWError, FileNotFoundError) as e:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """VideoWorld Gym: pixel-only Go and tabletop environments, and agents that learn from video."""
+
+
+@cli.command()
+def players() -> None:
+    """List every player spec, what it needs installed, and whether it works here."""
+    import vw_envs  # noqa: F401  (registers kinds that live in the env package)
+    from vw_envs.players import PLAYER_KINDS, kind_status
+
+    rows = []
+    for kind in sorted(PLAYER_KINDS.values(), key=lambda k: k.name):
+        status = kind_status(kind)
+        rows.append((kind.example, "ok" if status is None else "missing", kind.help, kind.needs, status))
+    width = max(len(r[0]) for r in rows)
+    for example, ok, help_, needs, status in rows:
+        click.echo(f"{example:<{width}}  [{ok:>7}]  {help_}")
+        click.echo(f"{'':<{width}}             needs: {needs}")
+        if status:
+            click.echo(f"{'':<{width}}             here: {status}")
+
+
+@cli.command()
+@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True, help="Environment id.")
+@click.option("--black", default="random", show_default=True, help="Go: player spec for Black.")
+@click.option("--white", default="random", show_default=True, help="Go: player spec for White.")
+@click.option("--policy", default="expert", show_default=True, help="Tabletop: policy spec.")
+@click.option("--task", default=None, help="Tabletop MultiTask: the task to do.")
+@click.option("--render", type=click.Choice(["none", "human"]), default="none", show_default=True,
+              help="human: show the game in a window.")
+@click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: save the game as SGF.")
+@click.option("--gif", "gif_path", type=click.Path(dir_okay=False), help="Save the frames as a GIF.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the env and the players.")
+@click.option("--komi", default=7.5, show_default=True, help="Go: komi (the paper's 9x9 games used 5.5).")
+@click.option("--frame-size", default=128, show_default=True, help="Frame width and height in pixels.")
+@click.option("--last-move-marker/--no-last-move-marker", default=False, help="Go: mark the last stone.")
+@click.option("--coordinates/--no-coordinates", default=False, help="Go: draw coordinates.")
+def play(env_id, black, white, policy, task, render, sgf_path, gif_path, seed, komi, frame_size,
+         last_move_marker, coordinates) -> None:
+    """Play one game (Go: --black/--white player specs) or one episode (tabletop: --policy)."""
+    if env_id.startswith("VideoTabletop"):
+        from vw_envs.tabletop.rollout import play_episode
+
+        summary = play_episode(env_id, policy, seed=seed, render=None if render == "none" else render,
+                               gif=gif_path, frame_size=frame_size, task=task)
+        click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+        return
+    from vw_cli.play import play_go
+
+    play_go(env_id, black, white, render=render, sgf_path=sgf_path, gif_path=gif_path, seed=seed,
+            komi=komi, frame_size=frame_size, last_move_marker=last_move_marker, coordinates=coordinates)
+
+
+# --- commands defined in their own modules: one import and one add_command line each ---
+
+
+def main() -> None:
+    cli(prog_name="vw-agent")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""SGF through sgfmill: a game -> SGF text, and SGF text -> a replayable move list.
+
+``to_sgf`` writes any finished or interrupted game. ``read_sgf`` accepts handicap and setup stones
+(AB/AW), keeps the file's komi and rules, and raises :class:`~vw_envs.errors.SGFError` with one line
+for anything it cannot replay. ``replay_frames`` turns an SGF into the env's frames: the video of the
+game, one frame per move, exactly as the env renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from sgfmill import sgf
+
+from vw_envs.errors import IllegalMoveError, SGFError
+from vw_envs.go.coords import from_sgf_point, to_sgf_point
+from vw_envs.go.rules import BLACK, COLOR_NAMES, WHITE, GoGame
+
+RULES_NAME = "Tromp-Taylor"  # area scoring, positional superko, no suicide
+
+
+@dataclass
+class SGFGame:
+    """A game read from SGF, in our coordinates.
+
+    Attributes:
+        board_size: N.
+        komi: as the file says (0 if absent).
+        moves: ((colour, move), ...) with colour "black"/"white" and pass = N*N.
+        setup_black, setup_white: AB/AW stones as action indices.
+        first_to_play: who moves first (PL, or the first move's colour).
+        result: the RE property, e.g. "W+3.5" (None if absent).
+        rules: the RU property (None if absent).
+        players: {"black": PB, "white": PW}.
+    """
+
+    board_size: int
+    komi: float
+    moves: list[tuple[str, int]]
+    setup_black: list[int] = field(default_factory=list)
+    setup_white: list[int] = field(default_factory=list)
+    first_to_play: str = "black"
+    result: str | None = None
+    rules: str | None = None
+    players: dict[str, str] = field(default_factory=dict)
+
+
+def result_string(winner: str | None, score: float | None, reason: str | None) -> str:
+    """SGF RE value: ``B+3.5``, ``W+R``, ``B+F`` (forfeit, e.g. illegal move), ``0`` (draw), ``Void``."""
+    if reason in (None, "move_cap_unscored"):
+        return "Void"
+    if winner is None:
+        return "0"
+    w = "B" if winner == "black" else "W"
+    if reason == "resign":
+        return f"{w}+R"
+    if reason in ("illegal", "forfeit"):
+        return f"{w}+F"
+    return f"{w}+{abs(score):g}" if score is not None else f"{w}+"
+
+
+def to_sgf(game: GoGame, *, black: str = "", white: str = "", result: str | None = None,
+           comment: str | None = None) -> str:
+    """SGF text of ``game`` (setup stones, every move, komi, rules, players, result)."""
+    n = game.n
+    s = sgf.Sgf_game(size=n)
+    root = s.get_root()
+    root.set("KM", game.komi)
+    root.set("RU", RULES_NAME if game.ko_rule == "positional" else "Tromp-Taylor, simple ko")
+    root.set("AP", ("VideoWorld-Gym", "0.1"))
+    if black:
+        root.set("PB", black)
+    if white:
+        root.set("PW", white)
+    if result:
+        root.set("RE", result)
+    if comment:
+        root.set("C", comment)
+    setup_b, setup_w = game.setup_stones
+    if setup_b or setup_w:
+        root.set_setup_stones([to_sgf_point(p, n) for p in setup_b], [to_sgf_point(p, n) for p in setup_w])
+        if game.moves and game.moves[0][0] == WHITE:
+            root.set("PL", "w")
+    for color, move in game.moves:
+        node = s.extend_main_sequence()
+        node.set_move("b" if color == BLACK else "w", to_sgf_point(move, n))
+    return s.serialise(wrap=None).decode("utf-8")
+
+
+def read_sgf(text: str | bytes, *, name: str = "SGF") -> SGFGame:
+    """Parse one SGF game; ``name`` (a path) goes into error messages.
+
+    Raises:
+        SGFError: malformed text, unsupported board, or no way to replay it.
+    """
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        game = sgf.Sgf_game.from_bytes(data)
+    except ValueError as e:
+        raise SGFError(f"{name}: not a readable SGF game ({e})") from None
+    n = game.get_size()
+    if not 2 <= n <= 19:
+        raise SGFError(f"{name}: board size {n} is not supported (2..19)")
+    root = game.get_root()
+    try:
+        komi = float(game.get_komi())
+        setup_b, setup_w, _empty = root.get_setup_stones()
+        moves: list[tuple[str, int]] = []
+        for node in game.get_main_sequence()[1:]:
+            colour, point = node.get_move()
+            if colour is None:
+                if node.has_setup_stones():
+                    raise SGFError(f"{name}: setup stones after the first move are not supported")
+                continue
+            moves.append((COLOR_NAMES[BLACK] if colour == "b" else COLOR_NAMES[WHITE], from_sgf_point(point, n)))
+    except ValueError as e:
+        raise SGFError(f"{name}: bad property ({e})") from None
+    pl = root.get("PL") if root.has_property("PL") else None
+    first = moves[0][0] if moves else ("white" if pl == "w" else "black")
+    return SGFGame(
+        board_size=n, komi=komi, moves=moves,
+        setup_black=[from_sgf_point(p, n) for p in setup_b],
+        setup_white=[from_sgf_point(p, n) for p in setup_w],
+        first_to_play=first,
+        result=root.get("RE") if root.has_property("RE") else None,
+        rules=root.get("RU") if root.has_property("RU") else None,
+        players={k: root.get(p) for k, p in (("black", "PB"), ("white", "PW")) if root.has_property(p)},
+    )
+
+
+def iter_sgf_file(path: str) -> Iterator[tuple[str, str]]:
+    """(name, text) per game in a file: one game per ``.sgf``, or one per line in a ``.sgfs`` collection."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        if path.endswith(".sgfs"):
+            for i, line in enumerate(f):
+                if line.strip():
+                    yield f"{path}:{i + 1}", line
+        else:
+            yield path, f.read()
+
+
+def replay(g: SGFGame, *, ko_rule: str = "positional", name: str = "SGF") -> GoGame:
+    """The rules engine after every move of ``g``; SGFError (naming the move) if one is illegal."""
+    game = GoGame(g.board_size, g.komi, ko_rule=ko_rule)
+    try:
+        game.setup(g.setup_black, g.setup_white, to_play=g.first_to_play)
+    except IllegalMoveError as e:
+        raise SGFError(f"{name}: setup: {e}") from None
+    for i, (c, m) in enumerate(g.moves):
+        try:
+            game.play(m, c)
+        except IllegalMoveError as e:
+            raise SGFError(f"{name}: move {i + 1}: {e}") from None
+    return game
+
+
+def replay_frames(g: SGFGame, *, frame_size: int = 128, ko_rule: str = "positional",
+                  name: str = "SGF", **render_kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Render a game as the env does: (frames (T+1, H, W, 3) uint8, actions (T,) int64).
+
+    Frame 0 is the board after setup; frame t+1 follows action t. Goes through ``VideoGoEnv`` with
+    ``opponent="none"``, so frames are identical to a live game's. Moves must alternate colours.
+    """
+    from vw_envs.go.env import VideoGoEnv
+
+    for i in range(1, len(g.moves)):
+        if g.moves[i][0] == g.moves[i - 1][0]:
+            raise SGFError(f"{name}: move {i + 1} is a second {g.moves[i][0]} move in a row; "
+                           "the video needs alternating colours")
+    env = VideoGoEnv(board_size=g.board_size, frame_size=frame_size, komi=g.komi, opponent="none",
+                     ko_rule=ko_rule, illegal_action="raise", max_moves=max(len(g.moves), 1),
+                     **render_kwargs)
+    try:
+        obs, _ = env.reset(options={"setup_black": g.setup_black, "setup_white": g.setup_white,
+                                    "to_play": g.first_to_play})
+        frames = [obs]
+        actions = []
+        for i, (_c, m) in enumerate(g.moves):
+            try:
+                obs, _r, term, trunc, _info = env.step(m)
+            except IllegalMoveError as e:
+                raise SGFError(f"{name}: move {i + 1}: {e}") from None
+            frames.append(obs)
+            actions.append(m)
+            if (term or trunc) and i < len(g.moves) - 1:
+                raise SGFError(f"{name}: the game ended at move {i + 1} of {len(g.moves)} (two passes)")
+    finally:
+        env.close()
+    return np.stack(frames), np.asarray(actions, dtype=np.int64)
