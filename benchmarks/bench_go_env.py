@@ -48,7 +48,7 @@ def bench_pettingzoo(n: int, seconds: float, render: bool) -> float:
     while time.perf_counter() - t0 < seconds:
         env.reset(seed=game)
         game += 1
-        for agent in env.agent_iter():
+        for _agent in env.agent_iter():
             obs, _r, term, trunc, _info = env.last()
             if term or trunc:
                 break
