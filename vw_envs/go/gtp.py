@@ -190,16 +190,21 @@ class GTPPlayer(BasePlayer):
         return cls(shlex.split(spec.arg))
 
     def _ensure(self) -> GTPClient:
-        if self.client is None or not self.client.alive:
-            if self.client is not None:
-                self.client.close()
-            self.client = GTPClient(self.argv, name=self.engine_name, install_hint=self.install_hint,
-                                    timeout=self.timeout)
+        """The engine of this game. Only ``reset`` (re)starts one: a restart mid-game would silently lose
+        the engine's board, so a dead engine surfaces as EngineCrashedError from ``command``."""
+        if self.client is None:
+            raise EngineError(f"{self.name}: reset() must be called before the first move")
         return self.client
 
     def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
         super().reset(board_size, komi, color, seed=seed)
-        c = self._ensure()
+        if self.client is not None and not self.client.alive:
+            self.client.close()  # a new game may start a new engine; mid-game it may not
+            self.client = None
+        if self.client is None:
+            self.client = GTPClient(self.argv, name=self.engine_name, install_hint=self.install_hint,
+                                    timeout=self.timeout)
+        c = self.client
         c.command(f"boardsize {board_size}")
         c.command("clear_board")
         c.command(f"komi {komi:g}")
