@@ -60,12 +60,14 @@ def players() -> None:
               help="human: show the game in a window.")
 @click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: save the game as SGF.")
 @click.option("--gif", "gif_path", type=click.Path(dir_okay=False), help="Save the frames as a GIF.")
+@click.option("--load", "load_path", type=click.Path(dir_okay=False, exists=True),
+              help="Go: continue the game in this SGF file (in the window: --render human).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the env and the players.")
 @click.option("--komi", default=7.5, show_default=True, help="Go: komi (the paper's 9x9 games used 5.5).")
 @click.option("--frame-size", default=128, show_default=True, help="Frame width and height in pixels.")
 @click.option("--last-move-marker/--no-last-move-marker", default=False, help="Go: mark the last stone.")
 @click.option("--coordinates/--no-coordinates", default=False, help="Go: draw coordinates.")
-def play(env_id, black, white, policy, task, render, sgf_path, gif_path, seed, komi, frame_size,
+def play(env_id, black, white, policy, task, render, sgf_path, gif_path, load_path, seed, komi, frame_size,
          last_move_marker, coordinates) -> None:
     """Play one game (Go: --black/--white player specs) or one episode (tabletop: --policy)."""
     if env_id.startswith("VideoTabletop"):
@@ -78,10 +80,23 @@ def play(env_id, black, white, policy, task, render, sgf_path, gif_path, seed, k
     from vw_cli.play import play_go
 
     play_go(env_id, black, white, render=render, sgf_path=sgf_path, gif_path=gif_path, seed=seed,
-            komi=komi, frame_size=frame_size, last_move_marker=last_move_marker, coordinates=coordinates)
+            komi=komi, frame_size=frame_size, last_move_marker=last_move_marker, coordinates=coordinates,
+            load=load_path)
 
 
 # --- commands defined in their own modules: one import and one add_command line each ---
+from vw_cli.eval import eval_group  # noqa: E402
+
+cli.add_command(eval_group)
+from vw_cli.gtp import gtp  # noqa: E402
+
+cli.add_command(gtp)
+from vw_cli.record import record  # noqa: E402
+
+cli.add_command(record)
+from vw_cli.data import data  # noqa: E402
+
+cli.add_command(data)
 
 
 def main() -> None:

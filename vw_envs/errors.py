@@ -39,3 +39,8 @@ class SGFError(VWError, ValueError):
 
 class IllegalMoveError(VWError, ValueError):
     """A move that the rules forbid; the message says which move and why."""
+
+
+class DatasetError(VWError, ValueError):
+    """A recorded dataset that cannot be read or extended: missing meta.json, a corrupt or truncated
+    shard, a frame-size mismatch. The message names the file."""

@@ -341,3 +341,9 @@ register_player_kind(PlayerKind(
 register_player_kind(PlayerKind(
     "gtp", "vw_envs.go.gtp:GTPPlayer", "gtp:gnugo --mode gtp --level 1", "the GTP program named",
     "any GTP v2 engine, started by the command line after 'gtp:' (quote it in the shell)"))
+register_player_kind(PlayerKind(
+    "katago", "vw_envs.go.katago:KataGoPlayer", "katago:rank=5k",
+    "KataGo from katrain: pip install --no-deps katrain==1.20.0; OpenCL: sudo apt-get install "
+    "ocl-icd-libopencl1 pocl-opencl-icd",
+    "KataGo's analysis engine: policy[,temperature=T] (raw policy), visits=V (search), rank=18k..3d "
+    "(KaTrain's rank bot); timeout=", check="vw_envs.go.katago:check_installed"))

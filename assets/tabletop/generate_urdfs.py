@@ -1,15 +1,17 @@
 """Regenerate the tabletop URDFs in this folder: ``python assets/tabletop/generate_urdfs.py``.
 
-Every object is built from box and cylinder primitives, so the whole scene costs a few hundred triangles
-to render. The Panda keeps the kinematics and inertias of ``pybullet_data``'s ``franka_panda/panda.urdf``;
-only its visual elements are swapped for its collision meshes (``panda/meshes``, Apache-2.0, see
-``panda/LICENSE.txt``), which cuts about 101,700 visual triangles to about 3,400.
+Every object is built from box primitives, so the whole scene costs about a thousand triangles to render.
+The Panda keeps the kinematics, inertias and collision meshes of ``pybullet_data``'s
+``franka_panda/panda.urdf`` (``panda/meshes/collision``, Apache-2.0, see ``panda/LICENSE.txt``); only
+its visual elements are swapped for those collision meshes simplified by vertex clustering
+(``panda/meshes/visual``), which cuts about 101,700 visual triangles to about 1,200.
 
 Local frames: +z up, the object's working face looks along -y (towards the robot). Dimensions are metres.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,14 +61,24 @@ STEEL = "0.35 0.38 0.42 1"
 
 
 def table() -> str:
-    # The top surface is the base frame's z = 0; the floor is a box too (plane.urdf renders a huge quad).
-    top = [_box((1.5, 1.4, 0.04), (0, 0, -0.02), WOOD)]
-    legs = [_box((0.05, 0.05, 0.71), (sx * 0.68, sy * 0.63, -0.395), DARK) for sx in (-1, 1) for sy in (-1, 1)]
-    floor = [_box((4.0, 4.0, 0.05), (0, 0, -0.775), "0.45 0.47 0.5 1")]
-    return _robot("table", _link("table", top + legs + floor, friction=0.8))
+    # The top surface is the base frame's z = 0; wide and deep enough to fill the static camera's view.
+    top = [_box((2.0, 2.0, 0.04), (0, -0.3, -0.02), WOOD)]
+    legs = [_box((0.05, 0.05, 0.71), (sx * 0.95, -0.3 + sy * 0.95, -0.395), DARK) for sx in (-1, 1) for sy in (-1, 1)]
+    return _robot(
+        "table",
+        _link("top", top, friction=0.5) + _link("legs", legs)
+        + _joint("legs_joint", "fixed", "top", "legs", (0, 0, 0), (0, 0, 1), 0, 0),
+    )
 
 
-def drawer() -> str:
+def floor() -> str:
+    # A plain 4 m box (plane.urdf would be a huge textured quad). It never moves, so the env draws it with
+    # the table into a cached layer (Sim.load_backdrop): TinyRenderer pays for every pixel a triangle spans,
+    # hidden or not, and this box under the table would otherwise cost ~40% of each frame.
+    return _robot("floor", _link("floor", [_box((4.0, 4.0, 0.05), (0, 0, -0.025), "0.45 0.47 0.5 1")]))
+
+
+def drawer() -> tuple[str, str]:
     # A cabinet (0.26 x 0.22 x 0.10) whose drawer slides out along -y by up to 0.16 m.
     w, d, h, t = 0.26, 0.22, 0.10, 0.01
     shell = [
@@ -88,15 +100,15 @@ def drawer() -> str:
         _box((0.012, 0.04, 0.012), (0.05, -0.032, 0.085), DARK),
         _box((0.13, 0.014, 0.014), (0, -0.058, 0.085), DARK),
     ]
-    return _robot(
+    return _robot("drawer_base", _link("cabinet", shell)), _robot(
         "drawer",
-        _link("cabinet", shell)
+        _link("cabinet", [])
         + _link("drawer", body, mass=0.5)
         + _joint("drawer_joint", "prismatic", "cabinet", "drawer", (0, 0.002, 0.001), (0, -1, 0), 0.0, 0.16),
     )
 
 
-def slider() -> str:
+def slider() -> tuple[str, str]:
     # A backboard with a sliding door that travels 0.22 m along -x; a knob sticks up from the door's top.
     board = [
         _box((0.40, 0.02, 0.13), (0, 0.03, 0.065), GREY),
@@ -106,27 +118,27 @@ def slider() -> str:
         _box((0.16, 0.014, 0.11), (0, 0, 0.055), "0.3 0.55 0.75 1"),
         _box((0.024, 0.024, 0.045), (0, 0, 0.1325), DARK),  # knob
     ]
-    return _robot(
+    return _robot("slider_base", _link("board", board)), _robot(
         "slider",
-        _link("board", board)
+        _link("board", [])
         + _link("door", door, mass=0.3)
         + _joint("slider_joint", "prismatic", "board", "door", (0.11, 0.0, 0.012), (-1, 0, 0), 0.0, 0.22),
     )
 
 
-def button() -> str:
+def button() -> tuple[str, str]:
     # A pedestal with a cap that dips 1.5 cm when pressed; the env toggles the LED on each press.
     base = [_box((0.08, 0.08, 0.04), (0, 0, 0.02), GREY)]
     cap = [_box((0.045, 0.045, 0.02), (0, 0, 0.01), "0.75 0.15 0.15 1")]
-    return _robot(
+    return _robot("button_base", _link("base", base)), _robot(
         "button",
-        _link("base", base)
+        _link("base", [])
         + _link("cap", cap, mass=0.05)
         + _joint("button_joint", "prismatic", "base", "cap", (0, 0, 0.04), (0, 0, -1), 0.0, 0.015),
     )
 
 
-def switch() -> str:
+def switch() -> tuple[str, str]:
     # A plate with a lever knob that slides 6 cm along +y; the lightbulb is on while it is pushed away.
     base = [
         _box((0.06, 0.12, 0.02), (0, 0.03, 0.01), GREY),
@@ -134,25 +146,25 @@ def switch() -> str:
         _box((0.012, 0.12, 0.015), (0.022, 0.03, 0.0275), DARK),
     ]
     knob = [_box((0.026, 0.024, 0.05), (0, 0, 0.025), "0.95 0.85 0.2 1")]
-    return _robot(
+    return _robot("switch_base", _link("base", base)), _robot(
         "switch",
-        _link("base", base)
+        _link("base", [])
         + _link("knob", knob, mass=0.05)
         + _joint("switch_joint", "prismatic", "base", "knob", (0, 0, 0.02), (0, 1, 0), 0.0, 0.06),
     )
 
 
-def lamp(name: str, size: float, height: float) -> str:
+def lamp(name: str, size: float, height: float) -> tuple[str, str]:
     # A post with a head whose colour the env changes (LED: green; lightbulb: yellow).
     post = [_box((0.02, 0.02, height), (0, 0, height / 2), DARK)]
     head = [_box((size, size, size), (0, 0, size / 2), "0.3 0.3 0.3 1")]
-    return _robot(
-        name,
-        _link("post", post) + _link("light", head) + _joint("mount", "fixed", "post", "light", (0, 0, height), (0, 0, 1), 0, 0),
-    )
+    # The head is a body of its own, loaded at the post's top: its colour changes, the post never does.
+    return _robot(f"{name}_base", _link("post", post)), _robot(name, _link("light", head))
 
 
-def hinged_box(name: str, w: float, d: float, h: float, body_rgba: str, door_rgba: str, hinge_right: bool) -> str:
+def hinged_box(
+    name: str, w: float, d: float, h: float, body_rgba: str, door_rgba: str, hinge_right: bool
+) -> tuple[str, str]:
     """A box whose front door swings about a vertical hinge towards -y; the hinge is the base origin."""
     s = -1.0 if hinge_right else 1.0  # the box extends from the hinge along s*x
     t = 0.012
@@ -169,9 +181,9 @@ def hinged_box(name: str, w: float, d: float, h: float, body_rgba: str, door_rgb
     ]
     # Opening turns the free edge towards -y: about +z when the box extends to -x, about -z otherwise.
     axis = (0, 0, 1) if hinge_right else (0, 0, -1)
-    return _robot(
+    return _robot(f"{name}_base", _link("body", shell)), _robot(
         name,
-        _link("body", shell) + _link("door", door, mass=0.3)
+        _link("body", []) + _link("door", door, mass=0.3)
         + _joint("door_joint", "revolute", "body", "door", (0, 0, 0), axis, 0.0, 1.5),
     )
 
@@ -180,12 +192,77 @@ def block(rgba: str) -> str:
     return _robot("block", _link("block", [_box((0.05, 0.05, 0.05), (0, 0, 0), rgba)], mass=0.1, friction=1.0))
 
 
+def simplify_obj(src: Path, dst: Path, cell: float) -> int:
+    """Vertex-clustering decimation: snap vertices to a ``cell``-metre grid, merge, drop collapsed faces.
+
+    Writes flat per-face normals (the winding of each surviving face is kept). Returns the face count.
+    """
+    import numpy as np
+
+    verts, faces = [], []
+    for line in src.read_text().splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "v":
+            verts.append([float(x) for x in parts[1:4]])
+        elif parts[0] == "f":
+            idx = [int(p.split("/")[0]) - 1 for p in parts[1:]]
+            faces += [(idx[0], idx[i], idx[i + 1]) for i in range(1, len(idx) - 1)]
+    v = np.array(verts)
+    keys = np.floor(v / cell).astype(np.int64)
+    _, cluster, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    cluster = cluster.ravel()
+    centres = np.zeros((counts.size, 3))
+    np.add.at(centres, cluster, v)
+    centres /= counts[:, None]
+    kept, seen = [], set()
+    for f in faces:
+        a, b, c = (int(cluster[i]) for i in f)
+        key = tuple(sorted((a, b, c)))
+        if len({a, b, c}) == 3 and key not in seen:
+            seen.add(key)
+            kept.append((a, b, c))
+    lines = [f"# simplified from {src.name} by generate_urdfs.py (cell {cell} m)"]
+    lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in centres]
+    for a, b, c in kept:
+        n = np.cross(centres[b] - centres[a], centres[c] - centres[a])
+        n = n / (np.linalg.norm(n) or 1.0)
+        lines.append(f"vn {n[0]:.4f} {n[1]:.4f} {n[2]:.4f}")
+    lines += [f"f {a + 1}//{i + 1} {b + 1}//{i + 1} {c + 1}//{i + 1}" for i, (a, b, c) in enumerate(kept)]
+    dst.write_text("\n".join(lines) + "\n")
+    return len(kept)
+
+
 def panda() -> str:
-    """The stock Panda with every visual mesh replaced by its collision mesh (colours are set at load)."""
+    """The stock Panda, drawn with simplified copies of its collision meshes (colours are set at load).
+
+    Collision keeps the original collision meshes (``meshes/collision``), so contacts are unchanged; the
+    visuals (``meshes/visual``) are those meshes decimated to about 1,000 triangles in all.
+    """
     import pybullet_data
 
-    text = (Path(pybullet_data.getDataPath()) / "franka_panda" / "panda.urdf").read_text()
-    text = text.replace("package://meshes/visual/", "meshes/").replace("package://meshes/collision/", "meshes/")
+    stock = Path(pybullet_data.getDataPath()) / "franka_panda"
+    (HERE / "panda" / "meshes" / "collision").mkdir(parents=True, exist_ok=True)
+    (HERE / "panda" / "meshes" / "visual").mkdir(parents=True, exist_ok=True)
+    total = 0
+    for src in sorted((stock / "meshes" / "collision").glob("*.obj")):
+        text = "\n".join(ln for ln in src.read_text().splitlines() if not ln.startswith(("mtllib", "usemtl")))
+        (HERE / "panda" / "meshes" / "collision" / src.name).write_text(text + "\n")
+        cell = 0.0 if src.name == "finger.obj" else 0.025  # the fingers are already 32 triangles
+        dst = HERE / "panda" / "meshes" / "visual" / src.name
+        total += simplify_obj(src, dst, cell) if cell else len([1 for ln in text.splitlines() if ln.startswith("f")])
+        if not cell:
+            dst.write_text(text + "\n")
+    print(f"panda visual triangles: {total}")
+    text = (stock / "panda.urdf").read_text()
+    # Every visual points at the decimated copy of its link's collision mesh.
+    text = re.sub(
+        r"<visual>.*?</visual>",
+        lambda m: re.sub(r"package://meshes/(visual|collision)/", "meshes/visual/", m.group(0)),
+        text, flags=re.S,
+    )
+    text = text.replace("package://meshes/collision/", "meshes/collision/")
     head, rest = text.split("\n", 1)  # the comment must follow the XML declaration
     return head + "\n<!-- generated by generate_urdfs.py from pybullet_data/franka_panda/panda.urdf -->\n" + rest
 
@@ -193,19 +270,27 @@ def panda() -> str:
 def main() -> None:
     files = {
         "table.urdf": table(),
-        "drawer.urdf": drawer(),
-        "slider.urdf": slider(),
-        "button.urdf": button(),
-        "switch.urdf": switch(),
-        "led.urdf": lamp("led", 0.035, 0.03),
-        "lightbulb.urdf": lamp("lightbulb", 0.05, 0.12),
-        "microwave.urdf": hinged_box("microwave", 0.18, 0.18, 0.12, "0.8 0.8 0.82 1", "0.2 0.2 0.22 1", True),
-        "fridge.urdf": hinged_box("fridge", 0.18, 0.18, 0.28, "0.9 0.92 0.95 1", "0.7 0.8 0.88 1", False),
+        "floor.urdf": floor(),
         "block_red.urdf": block("0.85 0.12 0.1 1"),
         "block_blue.urdf": block("0.12 0.3 0.9 1"),
         "block_pink.urdf": block("1.0 0.45 0.75 1"),
         "panda/panda.urdf": panda(),
     }
+    # Each articulated object is two bodies: the static part (``*_base.urdf``, drawn in the env's cached
+    # backdrop layer) and the moving part on an empty, fixed base at the same origin (``*.urdf``).
+    split = {
+        "drawer": drawer(),
+        "slider": slider(),
+        "button": button(),
+        "switch": switch(),
+        "led": lamp("led", 0.035, 0.03),
+        "lightbulb": lamp("lightbulb", 0.05, 0.12),
+        "microwave": hinged_box("microwave", 0.18, 0.18, 0.12, "0.8 0.8 0.82 1", "0.2 0.2 0.22 1", True),
+        "fridge": hinged_box("fridge", 0.18, 0.18, 0.28, "0.9 0.92 0.95 1", "0.7 0.8 0.88 1", False),
+    }
+    for name, (static, moving) in split.items():
+        files[f"{name}_base.urdf"] = static
+        files[f"{name}.urdf"] = moving
     for name, text in files.items():
         (HERE / name).write_text(text)
         print("wrote", HERE / name)

@@ -25,7 +25,7 @@ class RobotConfig:
 
     base: tuple[float, float, float] = (0.0, -0.62, 0.0)
     base_yaw: float = np.pi / 2  # faces +y, across the table
-    visuals: str = "lowpoly"  # "lowpoly": collision meshes as visuals (~3.4k tris); "stock": ~101.7k tris
+    visuals: str = "lowpoly"  # "lowpoly": simplified collision meshes (~1.2k tris); "stock": ~101.7k tris
     ik_iterations: int = 20
 
 

@@ -16,11 +16,14 @@ Layout (top view, robot at the bottom)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vw_assets import ASSETS_DIR
-from vw_envs.tabletop.sim import Sim
+
+if TYPE_CHECKING:  # tasks.py imports this module's constants, and must stay free of pybullet
+    from vw_envs.tabletop.sim import Sim
 
 BLOCKS = ("red", "blue", "pink")
 BLOCK_HALF = 0.025
@@ -42,8 +45,8 @@ class Layout:
 
     drawer: tuple[float, float] = (0.17, 0.10)
     slider: tuple[float, float] = (-0.17, 0.02)
-    microwave: tuple[float, float] = (-0.38, -0.10)  # the hinge
-    fridge: tuple[float, float] = (0.38, -0.10)  # the hinge
+    microwave: tuple[float, float] = (-0.38, -0.14)  # the hinge
+    fridge: tuple[float, float] = (0.38, -0.14)  # the hinge
     button: tuple[float, float] = (-0.40, -0.45)
     led: tuple[float, float] = (-0.50, -0.38)
     switch: tuple[float, float] = (0.40, -0.48)
@@ -88,17 +91,21 @@ class Scene:
     def __init__(self, sim: Sim, layout: Layout | None = None) -> None:
         self.sim, self.layout = sim, layout or Layout()
         d, lay = ASSETS_DIR / "tabletop", self.layout
-        sim.load_urdf("table", d / "table.urdf")
-        sim.load_urdf("drawer", d / "drawer.urdf", (*lay.drawer, 0.0))
-        sim.load_urdf("slider", d / "slider.urdf", (*lay.slider, 0.0))
-        sim.load_urdf("microwave", d / "microwave.urdf", (*lay.microwave, 0.0))
-        sim.load_urdf("fridge", d / "fridge.urdf", (*lay.fridge, 0.0))
-        sim.load_urdf("button", d / "button.urdf", (*lay.button, 0.0))
-        sim.load_urdf("led", d / "led.urdf", (*lay.led, 0.0))
-        sim.load_urdf("switch", d / "switch.urdf", (*lay.switch, 0.0))
-        sim.load_urdf("lightbulb", d / "lightbulb.urdf", (*lay.lightbulb, 0.0))
+        # Load order is draw order: small objects first, the big table last, so fewer pixels are shaded twice.
         for c in BLOCKS:
             sim.load_urdf(f"block_{c}", d / f"block_{c}.urdf", (0.0, -0.2, BLOCK_HALF), fixed=False)
+        # Every articulated object is a static shell (drawn in the cached backdrop layer, see
+        # Sim.load_backdrop) plus its moving part, a body on an empty base at the same origin.
+        for name in ("drawer", "slider", "microwave", "fridge", "button", "switch"):
+            pos = (*getattr(lay, name), 0.0)
+            sim.load_urdf(name, d / f"{name}.urdf", pos)
+            sim.load_backdrop(f"{name}_base", d / f"{name}_base.urdf", pos)
+            sim.no_collision(name, f"{name}_base")  # they were one body: parts of it never collided
+        for name, height in (("led", 0.03), ("lightbulb", 0.12)):
+            sim.load_urdf(name, d / f"{name}.urdf", (*getattr(lay, name), height))
+            sim.load_backdrop(f"{name}_base", d / f"{name}_base.urdf", (*getattr(lay, name), 0.0))
+        sim.load_backdrop("table", d / "table.urdf")
+        sim.load_backdrop("floor", d / "floor.urdf", (0.0, 0.0, -0.75))
         self.joints = {
             "drawer": ("drawer", sim.joint("drawer", "drawer_joint")),
             "slider": ("slider", sim.joint("slider", "slider_joint")),
@@ -110,6 +117,7 @@ class Scene:
         self.led_on = False
         self.lightbulb_on = False
         self._button_down = False
+        self._drawn_lights: tuple[bool, bool] | None = None
 
     def _q(self, name: str) -> float:
         body, j = self.joints[name]
@@ -123,8 +131,8 @@ class Scene:
             body, j = self.joints[name]
             self.sim.reset_joint(body, j, getattr(cfg, name, 0.0))
         # Friction motors: strong enough that nothing drifts, weak enough for the arm to push through.
-        for name, force in (("drawer", 3.0), ("slider", 3.0), ("switch", 2.0), ("microwave", 0.4),
-                            ("fridge", 0.6)):
+        for name, force in (("drawer", 3.0), ("slider", 3.0), ("switch", 2.0), ("microwave", 1.0),
+                            ("fridge", 1.5)):
             self.sim.hold_joint(*self.joints[name], force)
         self.sim.spring_joint(*self.joints["button"], 0.0, 4.0)
         self.led_on = cfg.led
@@ -140,8 +148,11 @@ class Scene:
         elif self._button_down and depth < BUTTON_RELEASE:
             self._button_down = False
         self.lightbulb_on = self._q("switch") > SWITCH_ON
-        self.sim.set_color("led", 0, LED_ON if self.led_on else LED_OFF)
-        self.sim.set_color("lightbulb", 0, BULB_ON if self.lightbulb_on else BULB_OFF)
+        lights = (self.led_on, self.lightbulb_on)
+        if lights != self._drawn_lights:  # recolouring costs a renderer call; only do it on a change
+            self.sim.set_color("led", -1, LED_ON if self.led_on else LED_OFF)
+            self.sim.set_color("lightbulb", -1, BULB_ON if self.lightbulb_on else BULB_OFF)
+            self._drawn_lights = lights
 
     # ------------------------------------------------------------------ state
 

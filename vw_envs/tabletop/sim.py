@@ -7,8 +7,10 @@ different simulator would only need a new ``sim.py``.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,41 @@ from pathlib import Path
 import numpy as np
 
 
+@contextlib.contextmanager
+def _quiet_c_output() -> Iterator[None]:
+    """Silence C-level stdout/stderr: pybullet prints a build banner on import and ``argv[0]=`` on connect.
+
+    Python exceptions still propagate; only the C library's chatter goes to /dev/null.
+    """
+    fds = []
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fds.append(stream.fileno())
+            stream.flush()
+        except (AttributeError, io.UnsupportedOperation, ValueError):  # a replaced stream: leave it be
+            pass
+    saved = [os.dup(fd) for fd in fds]
+    try:
+        with open(os.devnull, "w") as null:
+            for fd in fds:
+                os.dup2(null.fileno(), fd)
+            try:
+                yield
+            finally:
+                _libc_fflush()  # C stdio buffers a pipe: flush while it still points at /dev/null
+    finally:
+        for fd, old in zip(fds, saved, strict=True):
+            os.dup2(old, fd)
+            os.close(old)
+
+
+def _libc_fflush() -> None:
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).fflush(None)
+
+
 def _import_pybullet():
-    # pybullet prints a build banner to stdout on import; keep it off our users' terminals.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with _quiet_c_output():
         import pybullet
         from pybullet_utils import bullet_client
     return pybullet, bullet_client
@@ -48,7 +82,8 @@ class Sim:
     """
 
     def __init__(self, timestep: float = 1.0 / 240.0, shadows: bool = False) -> None:
-        self.client = _bullet_client.BulletClient(connection_mode=p.DIRECT)
+        with _quiet_c_output():
+            self.client = _bullet_client.BulletClient(connection_mode=p.DIRECT)
         self.timestep = timestep
         self.shadows = shadows
         self.client.setTimeStep(timestep)
@@ -57,6 +92,9 @@ class Sim:
         self._joints: dict[tuple[int, str], int] = {}
         self._links: dict[tuple[int, str], int] = {}
         self._closed = False
+        # The backdrop: big static bodies drawn once per camera into a cached layer (see render()).
+        self._backdrop: list[tuple[str, os.PathLike | str, tuple[float, float, float], float]] = []
+        self._layers: dict[tuple[Camera, int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ bodies
 
@@ -80,6 +118,25 @@ class Sim:
             self._joints[(body, info[1].decode())] = j
             self._links[(body, info[12].decode())] = j
         return body
+
+    def load_backdrop(self, name: str, path: str | os.PathLike, pos: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                      yaw: float = 0.0) -> int:
+        """Load a fixed body that never moves (the table, the floor).
+
+        For cached cameras, :meth:`render` draws it once into a layer and then composites it by depth,
+        instead of rasterising it every frame. TinyRenderer spends time on every pixel a triangle covers,
+        hidden or not, so the table and floor, which span the whole view, cost over half of a frame.
+        """
+        body = self.load_urdf(name, path, pos, yaw, fixed=True)
+        self._backdrop.append((name, path, pos, yaw))
+        return body
+
+    def no_collision(self, a: str, b: str) -> None:
+        """Never collide bodies ``a`` and ``b`` (an object's static shell and its moving part)."""
+        ia, ib = self.bodies[a], self.bodies[b]
+        for la in range(-1, self.client.getNumJoints(ia)):
+            for lb in range(-1, self.client.getNumJoints(ib)):
+                self.client.setCollisionFilterPair(ia, ib, la, lb, enableCollision=0)
 
     def joint(self, body: str, joint: str) -> int:
         return self._joints[(self.bodies[body], joint)]
@@ -157,14 +214,14 @@ class Sim:
         for _ in range(n):
             self.client.stepSimulation()
 
-    @contextlib.contextmanager
-    def no_rendering(self) -> Iterator[None]:
-        """Batch scene construction (a no-op in DIRECT mode, kept for GUI debugging)."""
-        self.client.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 0)
-        try:
-            yield
-        finally:
-            self.client.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 1)
+    def save_state(self) -> int:
+        """Snapshot of every body's pose, velocity and the solver's contact cache (in memory)."""
+        return self.client.saveState()
+
+    def restore_state(self, state_id: int) -> None:
+        """Back to a :meth:`save_state` snapshot. Resets warm-started contacts too, so a reused env
+        replays a seed exactly as a fresh one does."""
+        self.client.restoreState(stateId=state_id)
 
     # ------------------------------------------------------------------ rotations
 
@@ -180,16 +237,53 @@ class Sim:
 
     # ------------------------------------------------------------------ cameras
 
-    def render(self, camera: Camera, width: int, height: int) -> np.ndarray:
-        """(H, W, 3) uint8 RGB image through ``camera``, rendered by TinyRenderer on the CPU."""
+    def render(self, camera: Camera, width: int, height: int, cached: bool = False) -> np.ndarray:
+        """(H, W, 3) uint8 RGB image through ``camera``, rendered by TinyRenderer on the CPU.
+
+        Args:
+            cached: the camera is fixed (the static camera): draw the backdrop from a layer rendered once,
+                and only the rest of the scene each frame. The image is the same (both passes use the same
+                depth test and per-object lighting); shadows would fall across the layers, so with shadows
+                on this falls back to a plain render.
+        """
+        if not cached or self.shadows or not self._backdrop:
+            return self._draw(camera, width, height)[0]
+        key = (camera, width, height)
+        if key not in self._layers:
+            self._layers[key] = self._backdrop_layer(camera, width, height)
+        layer_rgb, layer_depth = self._layers[key]
+        # Park the backdrop far outside the view while drawing the rest (a fully transparent colour is not
+        # enough: TinyRenderer still rasterises it). It is back before the next physics step computes contacts.
+        for name, *_ in self._backdrop:
+            self.client.resetBasePositionAndOrientation(self.bodies[name], [0.0, 0.0, -1000.0], [0, 0, 0, 1])
+        try:
+            rgb, depth = self._draw(camera, width, height)
+        finally:
+            for name, _, pos, yaw in self._backdrop:
+                self.client.resetBasePositionAndOrientation(self.bodies[name], list(pos),
+                                                            list(self.quat((0.0, 0.0, yaw))))
+        return np.where((layer_depth < depth)[:, :, None], layer_rgb, rgb)
+
+    def _draw(self, camera: Camera, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         view = self.client.computeViewMatrix(camera.eye, camera.target, camera.up)
         proj = self.client.computeProjectionMatrixFOV(camera.fov, width / height, camera.near, camera.far)
-        _, _, rgba, _, _ = self.client.getCameraImage(
+        _, _, rgba, depth, _ = self.client.getCameraImage(
             width, height, viewMatrix=view, projectionMatrix=proj, renderer=p.ER_TINY_RENDERER,
             shadow=int(self.shadows), flags=p.ER_NO_SEGMENTATION_MASK,
             lightDirection=[0.4, -0.6, 1.0],
         )
-        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
+        return rgb, np.asarray(depth, dtype=np.float32).reshape(height, width)
+
+    def _backdrop_layer(self, camera: Camera, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Render the backdrop alone (RGB and depth), in a scratch client holding nothing else."""
+        scratch = Sim(self.timestep, shadows=False)
+        try:
+            for name, path, pos, yaw in self._backdrop:
+                scratch.load_urdf(name, path, pos, yaw, fixed=True)
+            return scratch._draw(camera, width, height)
+        finally:
+            scratch.close()
 
     # ------------------------------------------------------------------ lifetime
 

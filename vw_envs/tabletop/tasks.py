@@ -42,6 +42,8 @@ class Task:
         prepare: mutates a random :class:`SceneConfig` so the task is feasible from it.
         feasible: the precondition, over a state dict.
         success: the oracle, over the state dicts at the task's start and now.
+        progress: the dense reward's shaping term in [0, 1] (how far along the task is); defaults to the
+            success indicator for tasks with no natural measure (lights, stacking).
     """
 
     name: str
@@ -50,6 +52,7 @@ class Task:
     prepare: Callable[[SceneConfig, np.random.Generator], None]
     feasible: Callable[[State], bool]
     success: Callable[[State, State], bool]
+    progress: Callable[[State, State], float] | None = None
 
     @property
     def camel(self) -> str:
@@ -107,15 +110,22 @@ def _push(c: str, direction: str) -> Task:
         moved = sign * (_block_x(s, c) - _block_x(s0, c))
         return bool(moved > PUSH_DIST and s0[f"{c}_block_on_table"] and s[f"{c}_block_on_table"])
 
+    def progress(s0: State, s: State) -> float:
+        return float(np.clip(sign * (_block_x(s, c) - _block_x(s0, c)) / PUSH_DIST, 0.0, 1.0))
+
     return Task(f"push_{c}_block_{direction}", f"push the {c} block to the {direction}", 120, _no_prep,
-                feasible, success)
+                feasible, success, progress)
 
 
 def _lift(c: str) -> Task:
     def success(s0: State, s: State) -> bool:
         return bool(_block_z(s, c) - _block_z(s0, c) >= LIFT_DIST and s[f"{c}_block_grasped"])
 
-    return Task(f"lift_{c}_block", f"lift the {c} block", 120, _no_prep, lambda s: _free_block(s, c), success)
+    def progress(s0: State, s: State) -> float:
+        return float(np.clip((_block_z(s, c) - _block_z(s0, c)) / LIFT_DIST, 0.0, 1.0))
+
+    return Task(f"lift_{c}_block", f"lift the {c} block", 120, _no_prep, lambda s: _free_block(s, c), success,
+                progress)
 
 
 def _stack_feasible(s: State) -> bool:
@@ -144,6 +154,14 @@ def _moved(key: str, sign: float, dist: float) -> Callable[[State, State], bool]
     return lambda s0, s: bool(sign * (s[key] - s0[key]) >= dist)
 
 
+def _frac(key: str, sign: float, dist: float) -> Callable[[State, State], float]:
+    return lambda s0, s: float(np.clip(sign * (s[key] - s0[key]) / dist, 0.0, 1.0))
+
+
+def _door_frac(key: str) -> Callable[[State, State], float]:
+    return lambda s0, s: float(np.clip((s0[key] - s[key]) / max(s0[key] - DOOR_CLOSED, 1e-3), 0.0, 1.0))
+
+
 def _flipped(key: str, before: int) -> Callable[[State, State], bool]:
     return lambda s0, s: bool(s0[key] == before and s[key] == 1 - before)
 
@@ -152,21 +170,29 @@ def _door_closed(key: str) -> Callable[[State, State], bool]:
     return lambda s0, s: bool(s0[key] > 0.5 and s[key] < DOOR_CLOSED)
 
 
+def _travel(name: str, instruction: str, key: str, sign: int, dist: float, start: tuple[float, float],
+            q_max: float) -> Task:
+    """A prismatic joint moved ``dist`` or more in direction ``sign`` (drawer, sliding door)."""
+    if sign > 0:
+        feasible = lambda s: s[key] <= q_max - dist - 0.005  # noqa: E731
+    else:
+        feasible = lambda s: s[key] >= dist + 0.005  # noqa: E731
+    return Task(name, instruction, 150, _set(key, *start), feasible, _moved(key, sign, dist), _frac(key, sign, dist))
+
+
 def _build() -> dict[str, Task]:
     tasks: list[Task] = []
     for c in BLOCKS:
         for d in ("left", "right"):
             tasks.append(_push(c, d))
     tasks += [
-        Task("open_drawer", "open the drawer", 150, _set("drawer", 0.0, 0.02),
-             lambda s: s["drawer"] <= DRAWER_MAX - DRAWER_DIST - 0.005, _moved("drawer", 1, DRAWER_DIST)),
-        Task("close_drawer", "close the drawer", 150, _set("drawer", 0.14, DRAWER_MAX),
-             lambda s: s["drawer"] >= DRAWER_DIST + 0.005, _moved("drawer", -1, DRAWER_DIST)),
-        # The door's joint grows as it moves to -x (the robot's left).
-        Task("move_slider_left", "move the sliding door to the left", 150, _set("slider", 0.0, 0.05),
-             lambda s: s["slider"] <= SLIDER_MAX - SLIDER_DIST - 0.005, _moved("slider", 1, SLIDER_DIST)),
-        Task("move_slider_right", "move the sliding door to the right", 150, _set("slider", 0.17, SLIDER_MAX),
-             lambda s: s["slider"] >= SLIDER_DIST + 0.005, _moved("slider", -1, SLIDER_DIST)),
+        _travel("open_drawer", "open the drawer", "drawer", +1, DRAWER_DIST, (0.0, 0.02), DRAWER_MAX),
+        _travel("close_drawer", "close the drawer", "drawer", -1, DRAWER_DIST, (0.14, DRAWER_MAX), DRAWER_MAX),
+        # The sliding door's joint grows as it moves to -x (the robot's left).
+        _travel("move_slider_left", "move the sliding door to the left", "slider", +1, SLIDER_DIST, (0.0, 0.05),
+                SLIDER_MAX),
+        _travel("move_slider_right", "move the sliding door to the right", "slider", -1, SLIDER_DIST,
+                (0.17, SLIDER_MAX), SLIDER_MAX),
         Task("turn_on_led", "press the button to turn on the led", 120, _set_flag("led", False),
              lambda s: s["led"] == 0, _flipped("led", 0)),
         Task("turn_off_led", "press the button to turn off the led", 120, _set_flag("led", True),
@@ -181,9 +207,9 @@ def _build() -> dict[str, Task]:
                       _stack_success))
     tasks += [
         Task("close_microwave", "close the microwave", 150, _set("microwave", 0.9, 1.35),
-             lambda s: s["microwave"] > 0.5, _door_closed("microwave")),
+             lambda s: s["microwave"] > 0.5, _door_closed("microwave"), _door_frac("microwave")),
         Task("close_fridge", "close the fridge door", 150, _set("fridge", 0.9, 1.35),
-             lambda s: s["fridge"] > 0.5, _door_closed("fridge")),
+             lambda s: s["fridge"] > 0.5, _door_closed("fridge"), _door_frac("fridge")),
     ]
     return {t.name: t for t in tasks}
 

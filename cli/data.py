@@ -1,0 +1,91 @@
+"""``vw-agent data``: inspect (``info``) and export (``export``) recorded datasets."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def data() -> None:
+    """Inspect and export recorded datasets."""
+
+
+@data.command()
+@click.argument("root", type=click.Path(file_okay=False))
+@click.option("--check", is_flag=True, help="Also open every shard (finds corrupt or truncated files).")
+def info(root: str, check: bool) -> None:
+    """Episodes, frames, bytes, splits, duplicates and sources of a dataset."""
+    from pathlib import Path
+
+    from vw_agent.data.format import read_meta, read_shard_info
+
+    meta = read_meta(root)
+    if check:
+        for sh in meta.get("shards", []):
+            read_shard_info(Path(root) / sh["file"], frame_size=meta["frame_size"])
+    fs = meta["frame_size"]
+    frames, size = meta.get("frames", 0), meta.get("bytes", 0)
+    raw = frames * fs * fs * 3
+    lengths = [n for sh in meta.get("shards", []) for _i, n, _s, _h in sh["index"]]
+    click.echo(f"dataset      {root}  (format v{meta.get('format_version')}, "
+               f"{'complete' if meta.get('complete') else 'incomplete: vw-agent record --resume'})")
+    click.echo(f"env          {meta['env_id']}  frames {fs}x{fs}  render {meta.get('render')}")
+    click.echo(f"episodes     {meta.get('episodes', 0)} in {len(meta.get('shards', []))} shards "
+               f"(of {meta.get('attempts', '?')} attempts)")
+    if lengths:
+        click.echo(f"frames       {frames}  (per episode: mean {sum(lengths) / len(lengths):.1f}, "
+                   f"min {min(lengths)}, max {max(lengths)})")
+    else:
+        click.echo("frames       0")
+    if frames:
+        click.echo(f"bytes        {size:,}  ({size / frames:,.0f} per frame vs raw {fs * fs * 3:,}: "
+                   f"{raw / max(size, 1):.1f}x compression)")
+    counts = meta.get("splits", {}).get("counts", {})
+    click.echo("splits       " + "  ".join(f"{k} {v}" for k, v in counts.items())
+               + f"  (seed {meta.get('splits', {}).get('seed')}, fractions {meta.get('splits', {}).get('fractions')})")
+    click.echo(f"duplicates   {meta.get('duplicates', 0)} kept (same move sequence as an earlier episode), "
+               f"{meta.get('dropped_duplicates', 0)} dropped by --dedup")
+    click.echo(f"skipped      {meta.get('skipped', 0)} unreadable sources")
+    for sh in meta.get("shards", []):
+        for ep_id, message in sh.get("skipped", [])[:3]:
+            click.echo(f"             attempt {ep_id}: {message}")
+    click.echo("sources      " + "\n             ".join(meta.get("sources", [])))
+
+
+@data.command()
+@click.argument("root", type=click.Path(file_okay=False))
+@click.option("--episode", "ep_id", type=int, required=True, help="Episode id (as in the shards: ep_<id>).")
+@click.option("--gif", "gif_path", type=click.Path(dir_okay=False), help="Write the frames as an animated GIF.")
+@click.option("--mp4", "mp4_path", type=click.Path(dir_okay=False), help="Write the frames as an MP4 video.")
+@click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: write the game's SGF.")
+@click.option("--fps", type=float, default=4.0, show_default=True, help="Frames per second of GIF/MP4.")
+def export(root: str, ep_id: int, gif_path: str | None, mp4_path: str | None, sgf_path: str | None,
+           fps: float) -> None:
+    """Export one episode as GIF, MP4 and/or SGF."""
+    from vw_agent.data.format import DatasetReader
+    from vw_envs.errors import DatasetError
+    from vw_envs.fileio import atomic_path, write_gif, write_text_atomic
+
+    if not (gif_path or mp4_path or sgf_path):
+        raise click.UsageError("give at least one of --gif, --mp4, --sgf")
+    reader = DatasetReader(root)
+    ref = reader.ref(ep_id)
+    attrs = reader.attrs(ep_id)
+    if sgf_path:
+        if not attrs.get("sgf"):
+            raise DatasetError(f"{root}/{ref.file}: episode {ep_id} has no SGF (not a Go episode)")
+        write_text_atomic(sgf_path, attrs["sgf"] + "\n")
+        click.echo(f"SGF: {sgf_path}")
+    if gif_path or mp4_path:
+        frames = reader.frames(ep_id)
+        if gif_path:
+            write_gif(gif_path, frames, fps=fps)
+            click.echo(f"GIF: {gif_path} ({len(frames)} frames)")
+        if mp4_path:
+            import imageio.v2 as imageio
+
+            with atomic_path(mp4_path) as tmp:
+                # macro_block_size=1 keeps odd frame sizes as they are instead of resizing them.
+                imageio.mimsave(tmp, list(frames), format="FFMPEG", fps=fps, macro_block_size=1)
+            click.echo(f"MP4: {mp4_path} ({len(frames)} frames)")
+    reader.close()

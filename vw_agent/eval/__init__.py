@@ -1,0 +1,1 @@
+"""Evaluation: the Go Elo ladder against real engines, knowledge metrics, tabletop success rates, reports."""
