@@ -18,13 +18,13 @@ import re
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError, VWError
 from vw_envs.fileio import write_text_atomic
 
@@ -406,27 +406,8 @@ def run_ladder(cfg: LadderConfig, *, progress: bool = True,
     cfg_dict = asdict(cfg)
     t0 = time.time()
     try:
-        if cfg.workers <= 1:
-            _worker_init(cfg_dict)
-            try:
-                for t in todo:
-                    finish(play_task(t))
-            finally:
-                _close_worker()
-        else:
-            import multiprocessing as mp
-
-            # spawn: workers must not inherit the parent's engine pipes or threads.
-            with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn"),
-                                     initializer=_worker_init, initargs=(cfg_dict,)) as pool:
-                pending = {pool.submit(play_task, t) for t in todo[: cfg.workers * 2]}
-                queue = list(todo[cfg.workers * 2:])
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        finish(fut.result())
-                        if queue:
-                            pending.add(pool.submit(play_task, queue.pop(0)))
+        run_jobs(play_task, todo, workers=cfg.workers, initializer=_worker_init, initargs=(cfg_dict,),
+                 on_result=finish, finalizer=_close_worker)
     finally:
         if bar is not None:
             bar.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import numpy as np
 
 from vw_agent.eval.ladder import _append_line
 from vw_agent.eval.report import wilson
+from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError
 from vw_envs.fileio import write_gif, write_text_atomic
 
@@ -245,23 +245,7 @@ def run_tabletop_eval(cfg: TabletopEvalConfig, *, progress: bool = True) -> Path
              "chain_length": cfg.chain_length}
     t0 = time.time()
     try:
-        if cfg.workers <= 1:
-            _init(cfg_d)
-            for j in jobs:
-                finish(_job(j))
-        else:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn"), initializer=_init,
-                                     initargs=(cfg_d,)) as pool:
-                pending = {pool.submit(_job, j) for j in jobs[: cfg.workers * 2]}
-                rest = jobs[cfg.workers * 2:]
-                while pending:
-                    fin, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in fin:
-                        finish(f.result())
-                        if rest:
-                            pending.add(pool.submit(_job, rest.pop(0)))
+        run_jobs(_job, jobs, workers=cfg.workers, initializer=_init, initargs=(cfg_d,), on_result=finish)
     finally:
         if bar is not None:
             bar.close()

@@ -159,11 +159,18 @@ class GTPClient:
             except subprocess.TimeoutExpired:
                 pass
         self.kill()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
+        close_pipes(self.proc)
+
+
+def close_pipes(proc: subprocess.Popen) -> None:
+    """Close a finished engine process's pipes (no ResourceWarning, no leaked descriptors)."""
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is None:
+            continue
+        try:
+            stream.close()
+        except (OSError, ValueError):
+            pass
 
 
 class GTPPlayer(BasePlayer):

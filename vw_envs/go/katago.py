@@ -54,6 +54,7 @@ from vw_envs.errors import (
     SpecError,
 )
 from vw_envs.go.coords import to_gtp
+from vw_envs.go.gtp import close_pipes
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 INSTALL_HINT = "pip install --no-deps katrain==1.20.0"
@@ -504,11 +505,7 @@ class KataGoEngine:
             except (OSError, ValueError, subprocess.TimeoutExpired):
                 pass
         self.kill()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
+        close_pipes(self.proc)
 
 
 _ENGINES: dict[int, KataGoEngine] = {}
