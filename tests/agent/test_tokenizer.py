@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.agent.conftest import train_steps, went_down, windows
+from vw_agent.metrics import board_accuracy
+from vw_agent.presets import get_preset
+from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig, to_uint8
+
+
+@pytest.mark.parametrize("levels", [(8, 5, 5, 5), (8, 8, 8, 5, 5, 5)])
+@pytest.mark.parametrize("channels", [(8, 8), (8, 16, 16)])
+def test_shapes_and_round_trip(levels, channels):
+    tok = FrameTokenizer(TokenizerConfig(frame_size=64, channels=channels, levels=levels))
+    frames = torch.randint(0, 256, (3, 64, 64, 3), dtype=torch.uint8)
+    grid = 64 // 2 ** len(channels)
+    recon, ids, loss = tok(frames)
+    assert recon.shape == (3, 64, 64, 3) and 0 <= recon.min() and recon.max() <= 1
+    assert ids.shape == (3, grid, grid) and ids.dtype == torch.int64
+    assert 0 <= ids.min() and ids.max() < tok.vocab_size == torch.tensor(levels).prod()
+    assert loss.ndim == 0
+    assert torch.equal(tok.encode(frames), ids)
+    # FSQ ids <-> codes is exact both ways, and decoding ids equals decoding the quantised codes
+    codes = tok.fsq.indices_to_codes(ids)  # (b, d, gh, gw)
+    assert codes.shape == (3, len(levels), grid, grid)
+    assert torch.equal(tok.fsq.codes_to_indices(codes.movedim(1, -1)).long(), ids)
+    every = torch.arange(tok.vocab_size)
+    assert torch.equal(tok.fsq.codes_to_indices(tok.fsq.indices_to_codes(every)).long(), every)
+    assert torch.allclose(tok.decode(ids), recon, atol=1e-5)
+
+
+def test_frame_size_must_divide():
+    with pytest.raises(ValueError, match="not divisible"):
+        TokenizerConfig(frame_size=64, channels=(8,) * 7)
+
+
+def test_loss_goes_down_on_real_go_frames(go_dataset):
+    frames = windows(go_dataset, 1)["frames"][:, 0]  # (n, 64, 64, 3)
+    tok = FrameTokenizer(get_preset("tiny").tokenizer)
+    g = torch.Generator().manual_seed(0)
+
+    def step(model, _):
+        return model(frames[torch.randint(0, len(frames), (16,), generator=g)])[2]
+
+    losses = train_steps(tok, step, 30, lr=3e-3)
+    assert went_down(losses, 0.5), " ".join(f"{x:.4f}" for x in losses)
+
+
+def test_board_accuracy(go_dataset):
+    frames = windows(go_dataset, 1)["frames"][:, 0]
+    late = frames[-4:]  # late positions: many stones
+    assert board_accuracy(late, late, 9) == 1.0
+    assert board_accuracy(late.float() / 255, late, 9) == 1.0  # float frames in [0, 1] read the same
+    empty = frames[:1].expand_as(late)
+    assert board_accuracy(empty, late, 9) < 0.9
+    assert to_uint8(late.float() / 255).equal(late)
+

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+
+import pytest
+import torch
+
+from tests.agent.conftest import KATAGO3, ROOT
+from vw_agent.data.format import DatasetReader, TokenCache
+from vw_agent.data.record import RecordConfig, record
+from vw_agent.ldm import LatentDynamicsModel
+from vw_agent.presets import get_preset
+from vw_agent.tokenizer import FrameTokenizer
+from vw_agent.train import (
+    STAGES,
+    CheckpointError,
+    TrainConfig,
+    cache_sequences,
+    checkpoint_path,
+    load_checkpoint,
+    load_frozen,
+    model_config,
+    train_stage,
+)
+from vw_envs.errors import DatasetError
+
+
+def cfg(data, out, stage="tokenizer", **kw) -> TrainConfig:
+    return TrainConfig(stage=stage, data=str(data), out=str(out), preset="tiny", ckpt_every=2, eval_windows=8,
+                       label_fraction=1.0, **kw)
+
+
+def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
+    for stage in STAGES:  # later stages read the earlier stages' checkpoints
+        metrics = train_stage(cfg(go_dataset, tmp_path, stage, steps=3), progress=False)
+        ck = load_checkpoint(checkpoint_path(tmp_path, stage), stage=stage, env_id="VideoGo-9x9-v0", frame_size=64)
+        assert ck["step"] == 3 and ck["preset"] == "tiny" and ck["frame_size"] == 64
+        assert ck["model_config"] == asdict(model_config(stage, get_preset("tiny")))
+        assert json.loads((tmp_path / f"{stage}-metrics.json").read_text()) == pytest.approx(metrics, nan_ok=True)
+        assert list((tmp_path / "tb" / stage).glob("events.out.tfevents.*"))  # TensorBoard scalars
+    assert 0 <= metrics["action_accuracy"] <= 1
+    ldm = json.loads((tmp_path / "ldm-metrics.json").read_text())
+    assert {"recon_mse", "shuffled_codes_mse", "distinct_codes"} <= set(ldm)
+    tok = json.loads((tmp_path / "tokenizer-metrics.json").read_text())
+    assert 0 <= tok["board_accuracy"] <= 1
+    gpt = json.loads((tmp_path / "transformer-metrics.json").read_text())
+    assert 0 <= gpt["imagine_board_accuracy"] <= 1 and gpt["copy_board_accuracy"] > 0.95
+
+
+def test_sequence_cache_rows(go_dataset, tmp_path):
+    """Row t: frame t's token ids, then the LDM's codes of frames t..t+H (-1 where fewer than H frames follow)."""
+    p = get_preset("tiny")
+    tok, ldm = FrameTokenizer(p.tokenizer).eval(), LatentDynamicsModel(p.ldm).eval()
+    name = cache_sequences(tok, ldm, go_dataset, batch_size=16)
+    assert name == cache_sequences(tok, ldm, go_dataset)  # a rerun finds it complete
+    reader = DatasetReader(go_dataset)
+    ep = reader.split_ids(None)[1]
+    n, h, g = reader.ref(ep).frames, p.ldm.horizon, p.tokenizer.grid ** 2
+    rows = torch.from_numpy(TokenCache(go_dataset, name).read(ep)).long()
+    frames = torch.from_numpy(reader.frames(ep, 0, n))
+    assert rows.shape == (n, g + h)
+    assert torch.equal(rows[:, :g], tok.encode(frames).flatten(1))
+    assert torch.equal(rows[7, g:], ldm.encode(frames[None, 7:7 + h + 1])[0])
+    assert (rows[n - h:, g:] == -1).all() and (rows[: n - h, g:] >= 0).all()
+
+
+def test_resume_equals_uninterrupted(go_dataset, tmp_path):
+    train_stage(cfg(go_dataset, tmp_path / "a", steps=6), progress=False)
+    train_stage(cfg(go_dataset, tmp_path / "b", steps=3), progress=False)
+    train_stage(cfg(go_dataset, tmp_path / "b", steps=6, resume=True), progress=False)
+    a = torch.load(tmp_path / "a" / "tokenizer.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "tokenizer.pt", weights_only=False)
+    assert a["step"] == b["step"] == 6
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
+def test_checkpoint_mismatches_are_one_line_errors(go_dataset, tmp_path):
+    train_stage(cfg(go_dataset, tmp_path, steps=1), progress=False)
+    path = checkpoint_path(tmp_path, "tokenizer")
+    with pytest.raises(CheckpointError, match="a 'tokenizer' checkpoint, expected 'ldm'"):
+        load_checkpoint(path, stage="ldm")
+    with pytest.raises(CheckpointError, match="trained on VideoGo-9x9-v0, but the data is VideoGo-19x19-v0"):
+        load_checkpoint(path, stage="tokenizer", env_id="VideoGo-19x19-v0")
+    with pytest.raises(CheckpointError, match="trained on 64 px frames, but the data has 128 px"):
+        load_checkpoint(path, stage="tokenizer", frame_size=128)
+    with pytest.raises(CheckpointError, match="no checkpoint; train the ldm stage first"):
+        train_stage(cfg(go_dataset, tmp_path, "idm", steps=1), progress=False)
+    with pytest.raises(CheckpointError, match="made with preset 'tiny', not 'go9-cpu'"):
+        load_frozen(tmp_path, "tokenizer", preset="go9-cpu")
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="unreadable checkpoint"):
+        load_checkpoint(path, stage="tokenizer")
+
+
+def test_frame_size_mismatch(tmp_path):
+    data = tmp_path / "go96"
+    record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(data), from_sgf=str(KATAGO3), frame_size=96), progress=False)
+    with pytest.raises(DatasetError, match="frame-size mismatch"):
+        train_stage(cfg(data, tmp_path / "run", steps=1), progress=False)
+
+
+def _cli(*args: str, **kw):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}  # one core each: the suite runs -n 2
+    return subprocess.Popen([sys.executable, "-m", "vw_cli.main", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def test_cli_kill_then_resume(go_dataset, tmp_path):
+    """A real training subprocess is SIGKILLed after a checkpoint; --resume finishes from that step."""
+    args = ["train", "tokenizer", "--data", str(go_dataset), "--out", str(tmp_path), "--preset", "tiny",
+            "--ckpt-every", "2"]
+    proc = _cli(*args, "--steps", "100000")
+    ck = checkpoint_path(tmp_path, "tokenizer")
+    deadline = time.time() + 60
+    while not ck.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ck.exists(), proc.stderr.read()
+    killed_at = load_checkpoint(ck, stage="tokenizer")["step"]  # an atomic write: always readable
+    assert killed_at >= 2 and not list(tmp_path.glob(".tokenizer.pt.*"))[1:]  # at most one stale temporary
+    out, err = _cli(*args, "--steps", str(killed_at + 2), "--resume", "--quiet").communicate(timeout=120)
+    assert json.loads(out.strip().splitlines()[-1])["steps"] == killed_at + 2, err
+    assert load_checkpoint(ck, stage="tokenizer")["step"] == killed_at + 2
+
+
+def test_cli_train_all(go_dataset, tmp_path):
+    proc = _cli("train", "all", "--data", str(go_dataset), "--out", str(tmp_path), "--preset", "tiny", "--steps", "2",
+                "--label-fraction", "1", "--quiet")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert [json.loads(line)["stage"] for line in out.strip().splitlines()] == list(STAGES)
+    assert all(checkpoint_path(tmp_path, s).exists() for s in STAGES)
+
+
+def test_cli_errors_exit_2(go_dataset, tmp_path):
+    proc = _cli("train", "ldm", "--data", str(go_dataset), "--out", str(tmp_path), "--preset", "nope")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "unknown preset 'nope'" in err and "Traceback" not in err

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.agent.conftest import train_steps, went_down
+from vw_agent.transformer import CODE, COND, FRAME, GPT, GPTConfig, KVCache
+
+
+def small(**kw) -> GPT:
+    cfg = dict(frame_vocab=50, code_vocab=20, cond_vocab=2, frame_tokens=4, codes_per_step=2, frames=3, n_layer=2,
+               n_head=2, n_embd=32)
+    return GPT(GPTConfig(**{**cfg, **kw})).eval()
+
+
+def batch(gpt: GPT, b: int = 3):
+    c = gpt.config
+    return (torch.randint(0, c.frame_vocab, (b, c.frames, c.frame_tokens)),
+            torch.randint(0, c.code_vocab, (b, c.frames - 1, c.codes_per_step)), torch.randint(0, c.cond_vocab, (b,)))
+
+
+def test_layout_and_round_trip():
+    gpt = small()
+    frames, codes, cond = batch(gpt)
+    idx = gpt.build_sequence(frames, codes, cond)
+    assert idx.shape == (3, gpt.config.block_size) == (3, 1 + 3 * 4 + 2 * 2)
+    assert gpt.kinds.tolist() == [COND] + [FRAME] * 4 + [CODE] * 2 + [FRAME] * 4 + [CODE] * 2 + [FRAME] * 4
+    parts = gpt.split_sequence(idx)
+    assert torch.equal(parts[FRAME].view_as(frames), frames)
+    assert torch.equal(parts[CODE].view_as(codes), codes)
+    assert torch.equal(parts[COND][:, 0], cond)
+    assert idx[:, 0].min() >= 70 and (idx[:, 5:7] >= 50).all() and (idx[:, 5:7] < 70).all()  # offset ranges
+
+
+def test_logits_stay_in_the_next_kinds_range():
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt))
+    logits, loss = gpt(idx[:, :-1], idx[:, 1:])
+    assert logits.shape == (3, gpt.config.block_size - 1, gpt.config.vocab_size) and loss.ndim == 0
+    finite = torch.isfinite(logits[0])
+    assert finite[0, :50].all() and not finite[0, 50:].any()  # after cond: a frame token
+    assert finite[4, 50:70].all() and not finite[4, :50].any() and not finite[4, 70:].any()  # then codes
+
+
+def test_too_long():
+    gpt = small()
+    with pytest.raises(ValueError, match="exceeds block_size"):
+        gpt(torch.zeros(1, gpt.config.block_size + 1, dtype=torch.long))
+
+
+def test_kv_cache_matches_full_forward():
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt))
+    full, _ = gpt(idx)
+    cache = KVCache(gpt.config.n_layer)
+    first, _ = gpt(idx[:, :6], cache=cache)  # a prefix, then one token at a time, then a chunk
+    parts = [first] + [gpt(idx[:, i:i + 1], cache=cache)[0] for i in range(6, 10)] + [gpt(idx[:, 10:], cache=cache)[0]]
+    assert len(cache) == gpt.config.block_size
+    cached = torch.cat(parts, dim=1)
+    assert torch.allclose(cached.nan_to_num(neginf=0), full.nan_to_num(neginf=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("prefix", [1, 5, 9])
+def test_cached_greedy_equals_uncached_greedy(prefix):
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt))[:, :prefix]
+    n = gpt.config.block_size - prefix
+    fast = gpt.generate(idx, n, temperature=0)
+    slow = gpt.generate(idx, n, temperature=0, use_cache=False)
+    assert torch.equal(fast, slow)
+    parts = gpt.split_sequence(fast)  # every sampled id lies in its position's range
+    assert parts[FRAME].min() >= 0 and parts[FRAME].max() < 50 and parts[CODE].min() >= 0 and parts[CODE].max() < 20
+
+
+def test_sampling_temperature_and_top_k():
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt))[:, :1]
+    a = gpt.generate(idx, 10, temperature=1.0, top_k=3, generator=torch.Generator().manual_seed(1))
+    b = gpt.generate(idx, 10, temperature=1.0, top_k=3, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)  # seeded
+    top1 = gpt.generate(idx, 10, temperature=1.0, top_k=1)
+    assert torch.equal(top1, gpt.generate(idx, 10, temperature=0))  # top-1 sampling is greedy
+
+
+def test_loss_goes_down():
+    """Next-token loss on 8 sequences with structure (frame t+1 = frame t shifted by the code): memorised fast."""
+    gpt = small(dropout=0.0)
+    gpt.train()
+    g = torch.Generator().manual_seed(0)
+    frames0 = torch.randint(0, 50, (8, 1, 4), generator=g)
+    codes = torch.randint(0, 20, (8, 2, 2), generator=g)
+    frame1 = (frames0 + codes[:, :1, :1]) % 50
+    frames = torch.cat([frames0, frame1, (frame1 + codes[:, 1:, :1]) % 50], dim=1)
+    cond = torch.randint(0, 2, (8,), generator=g)
+
+    def step(model, _):
+        i = torch.randint(0, 8, (16,), generator=g)
+        return model.loss_on(frames[i], codes[i], cond[i])
+
+    losses = train_steps(gpt, step, 40, lr=3e-3)
+    assert went_down(losses, 0.8), " ".join(f"{x:.4f}" for x in losses)

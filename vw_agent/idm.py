@@ -1,0 +1,80 @@
+"""Inverse dynamics model (IDM): (frame t, predicted codes, predicted frame t+1) -> the action between them.
+
+VideoWorld (https://arxiv.org/abs/2501.09781) learns its world knowledge from video alone; the IDM is the
+only network that sees action labels, and only on a small labelled share of the episodes. It reads the move
+off the imagined change: for Go a distribution over the N*N+1 moves (pass last), for the robot the 7-D
+relative action.
+
+Axis letters: b batch, h w pixels, c channels, s codes per step (H), a actions.
+
+Example:
+    >>> idm = InverseDynamics(IDMConfig(frame_size=64, channels=(16, 32, 32), num_actions=82))
+    >>> logits, loss = idm(frame, codes, next_frame, actions)   # logits (b, 82)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from vw_agent.tokenizer import ConvEncoder, frames_to_input
+
+
+@dataclass
+class IDMConfig:
+    frame_size: int = 128  # frames as the LDM sees them
+    channels: tuple[int, ...] = (32, 64, 128, 128)  # conv stages over (frame t, frame t+1, their difference)
+    res_blocks: int = 1  # residual blocks per conv stage
+    code_vocab: int = 1_000  # the LDM's vocabulary
+    codes_per_step: int = 5  # H: codes the transformer predicts before frame t+1
+    code_dim: int = 32  # embedding width of one code
+    hidden: int = 512  # MLP width
+    discrete: bool = True  # True: logits over num_actions moves (Go); False: regress action_dim values (robot)
+    num_actions: int = 82  # Go N*N+1 (9x9: 82, pass last)
+    action_dim: int = 7  # robot: relative action, a 7-vector in [-1, 1]
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        if self.frame_size % (2 ** len(self.channels)):
+            raise ValueError(f"frame_size {self.frame_size} is not divisible by 2**{len(self.channels)} "
+                             f"(one halving per entry of channels={self.channels})")
+
+    @property
+    def out_dim(self) -> int:
+        return self.num_actions if self.discrete else self.action_dim
+
+
+class InverseDynamics(nn.Module):
+    def __init__(self, config: IDMConfig):
+        super().__init__()
+        self.config = config
+        grid = config.frame_size // 2 ** len(config.channels)
+        self.frames_enc = ConvEncoder(9, config.channels, config.res_blocks)
+        self.code_emb = nn.Embedding(config.code_vocab, config.code_dim)
+        flat = config.channels[-1] * grid * grid + config.codes_per_step * config.code_dim
+        self.mlp = nn.Sequential(nn.LayerNorm(flat), nn.Linear(flat, config.hidden), nn.GELU(),
+                                 nn.Linear(config.hidden, config.hidden), nn.GELU(),
+                                 nn.Linear(config.hidden, config.out_dim))
+
+    def forward(self, frame: torch.Tensor, codes: torch.Tensor, next_frame: torch.Tensor,
+                actions: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frame t (b h w c), code ids (b s), frame t+1 (b h w c) -> (out, loss or None).
+
+        Frames may be uint8 (recorded) or float in [0, 1] (imagined). ``out`` is logits (b a) when discrete,
+        else the action (b a) squashed into [-1, 1]. ``actions``: move ids (b,) int64, or (b a) floats;
+        the loss is cross-entropy, or mean squared error.
+        """
+        x0, x1 = frames_to_input(frame), frames_to_input(next_frame)  # (b, 3, h, w) each
+        feats = rearrange(self.frames_enc(torch.cat([x0, x1, x1 - x0], dim=1)), "b c y x -> b (c y x)")
+        code_feats = rearrange(self.code_emb(codes), "b s d -> b (s d)")
+        out = self.mlp(torch.cat([feats, code_feats], dim=1))
+        if not self.config.discrete:
+            out = torch.tanh(out)
+        loss = None
+        if actions is not None:
+            loss = F.cross_entropy(out, actions.long()) if self.config.discrete else F.mse_loss(out, actions.float())
+        return out, loss

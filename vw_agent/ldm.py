@@ -1,0 +1,207 @@
+"""Latent Dynamics Model (LDM): frames t..t+H -> H discrete codes, one per future step, learned from video alone.
+
+VideoWorld (https://arxiv.org/abs/2501.09781): a causal 3D conv encoder embeds frames t..t+H; H learned
+queries attend to them, query h only to frames t..t+h, and each query is quantised by FSQ into one code.
+A decoder rebuilds frames t+1..t+H from frame t plus the codes, so the codes must carry what changed
+(a Go move, a robot motion). The transformer then predicts these codes before each next frame.
+
+Choices made here, each because a plain version collapsed on Go video (every code the same):
+
+* The encoder sees each frame k together with its difference from frame k-1 (still causal), so the few
+  changed pixels stand out before any training.
+* The pre-FSQ values are batch-normalised: otherwise a query's learned constant dominates and pushes every
+  code into one saturated corner of the FSQ box.
+* The decoder predicts frame t+h as frame t plus a change (zero-initialised: it starts by copying frame t),
+  from frame t's feature grid attending to the codes of steps 1..h; changed pixels weigh ``1 + change_weight``
+  in the loss. A Go frame differs from the previous one by a stone or two, and this makes the codes, not the
+  decoder's memory of the board, responsible for that difference.
+* Measured on the tiny 3-game dataset (H=1, 64 px): the codes start to matter after ~1,500 steps
+  (reconstruction MSE with true codes 0.0007-0.0009 vs 0.0013-0.0014 with codes shuffled across the batch);
+  a decoder given the true move as its code needs ~500 steps. Not a few-second test, so no unit test checks it.
+
+Axis letters: b batch, t frames (H+1), s future steps (H), h w pixels, c channels, g feature grid side,
+n tokens, d FSQ dims.
+
+Example:
+    >>> ldm = LatentDynamicsModel(LDMConfig(frame_size=64, channels=(16, 32, 32), dim=64))
+    >>> frames = torch.zeros(2, 6, 64, 64, 3, dtype=torch.uint8)   # t..t+5
+    >>> pred, ids, loss = ldm(frames)    # pred (2, 5, 64, 64, 3), ids (2, 5)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange, repeat
+from torch import nn
+from vector_quantize_pytorch import FSQ
+
+from vw_agent.tokenizer import ConvDecoder, ConvEncoder, frames_to_input, frames_to_unit, output_to_frames
+
+
+@dataclass
+class LDMConfig:
+    frame_size: int = 128  # the paper's LDM works on 128x128 frames
+    horizon: int = 5  # H: codes per timestep; 5 for Go, 9 for the robot (the paper's choices)
+    channels: tuple[int, ...] = (64, 128, 256, 256)  # conv stages, each halving: 128 px -> an 8x8 feature grid
+    res_blocks: int = 1  # residual blocks per conv stage
+    dim: int = 256  # width of the query and decoder attention layers
+    heads: int = 4  # attention heads
+    query_layers: int = 2  # layers of (causal self-attention among queries, masked cross-attention to frames)
+    decoder_layers: int = 2  # transformer layers of the decoder (frame-t grid + codes)
+    levels: tuple[int, ...] = (8, 5, 5, 5)  # FSQ levels of one code: 1,000 codes cover 9x9 Go's 82 moves
+    change_weight: float = 20.0  # extra loss weight on pixels that differ from frame t: a stone is ~1% of a frame
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        self.levels = tuple(self.levels)
+        if self.horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
+        if self.frame_size % (2 ** len(self.channels)):
+            raise ValueError(f"frame_size {self.frame_size} is not divisible by 2**{len(self.channels)} "
+                             f"(one halving per entry of channels={self.channels})")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+
+    @property
+    def grid(self) -> int:
+        return self.frame_size // 2 ** len(self.channels)
+
+    @property
+    def vocab_size(self) -> int:
+        return math.prod(self.levels)
+
+
+class QueryBlock(nn.Module):
+    """Queries: causal self-attention among themselves, masked cross-attention to frame tokens, MLP (pre-norm)."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.ln1, self.ln2, self.ln3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.ln_ctx = nn.LayerNorm(dim)
+        self.self_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, q: torch.Tensor, ctx: torch.Tensor, self_mask: torch.Tensor,
+                cross_mask: torch.Tensor) -> torch.Tensor:
+        """q (b s dim), ctx (b n dim); masks are bool, True = may NOT attend."""
+        x = self.ln1(q)
+        q = q + self.self_attn(x, x, x, attn_mask=self_mask, need_weights=False)[0]
+        ctx = self.ln_ctx(ctx)
+        q = q + self.cross_attn(self.ln2(q), ctx, ctx, attn_mask=cross_mask, need_weights=False)[0]
+        return q + self.mlp(self.ln3(q))
+
+
+class LatentDynamicsModel(nn.Module):
+    def __init__(self, config: LDMConfig):
+        super().__init__()
+        self.config = config
+        c, dim, g, s = config.channels[-1], config.dim, config.grid, config.horizon
+        # encoder: per-frame 2D convs, then one causal temporal conv (a causal 3D conv: frame t+k sees t..t+k)
+        self.frame_enc = ConvEncoder(6, config.channels, config.res_blocks)  # frame k and its change since k-1
+        self.time_conv = nn.Conv3d(c, c, kernel_size=(2, 3, 3))
+        self.enc_in = nn.Linear(c, dim)
+        self.enc_pos = nn.Parameter(torch.randn(g * g, dim) * 0.02)
+        self.enc_time = nn.Parameter(torch.randn(s + 1, dim) * 0.02)
+        self.queries = nn.Parameter(torch.randn(s, dim) * 0.02)
+        self.query_blocks = nn.ModuleList(QueryBlock(dim, config.heads) for _ in range(config.query_layers))
+        self.to_fsq = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, len(config.levels)))
+        # Batch-standardise the pre-FSQ values: early on, a query's output is mostly its own learned constant
+        # (attention averages over many frame tokens), which pushes every code to one saturated corner of
+        # the FSQ box; removing the batch mean keeps the codes spread while attention learns to focus.
+        self.fsq_norm = nn.BatchNorm1d(len(config.levels))
+        self.fsq = FSQ(levels=list(config.levels))
+        # decoder: frame t's grid + codes -> frames t+1..t+H
+        self.dec_enc = ConvEncoder(3, config.channels, config.res_blocks)
+        self.dec_in = nn.Linear(c, dim)
+        self.dec_pos = nn.Parameter(torch.randn(g * g, dim) * 0.02)
+        self.dec_target = nn.Parameter(torch.randn(s, dim) * 0.02)  # which future step the grid is rebuilding
+        # an MLP, not a linear map: "is this code my intersection's move" is a sharply nonlinear function of it
+        self.code_in = nn.Sequential(nn.Linear(len(config.levels), dim), nn.GELU(), nn.Linear(dim, dim))
+        self.code_step = nn.Parameter(torch.randn(s, dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(dim, config.heads, 4 * dim, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.dec_blocks = nn.TransformerEncoder(layer, config.decoder_layers, enable_nested_tensor=False)
+        self.dec_out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, c))
+        self.pixel_dec = ConvDecoder(3, config.channels, config.res_blocks)
+        nn.init.zeros_(self.pixel_dec.net[-1].weight)  # start as "nothing changes": the copy of frame t
+        nn.init.zeros_(self.pixel_dec.net[-1].bias)
+        # masks derived from config: non-persistent buffers (True = may NOT attend)
+        steps = torch.arange(s)
+        frame_of_token = repeat(torch.arange(s + 1), "t -> (t n)", n=g * g)
+        self.register_buffer("self_mask", steps[None, :] > steps[:, None], persistent=False)  # (s, s)
+        self.register_buffer("cross_mask", frame_of_token[None, :] > steps[:, None] + 1, persistent=False)  # (s, n)
+        # decoder key padding per target step h: grid tokens always visible, code j only if j <= h
+        code_hidden = steps[None, :] > steps[:, None]  # (s target, s code)
+        self.register_buffer("dec_pad", torch.cat([torch.zeros(s, g * g, dtype=torch.bool), code_hidden], 1),
+                             persistent=False)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
+
+    # --- encoder: frames -> codes
+
+    def quantize(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames (b t h w c), t = H+1 -> (codes (b s d) with straight-through gradients, ids (b s) int64)."""
+        b, t = frames.shape[:2]
+        if t != self.config.horizon + 1:
+            raise ValueError(f"the LDM takes H+1 = {self.config.horizon + 1} frames, got {t}")
+        x = rearrange(frames_to_input(rearrange(frames, "b t h w c -> (b t) h w c")), "(b t) c h w -> b t c h w", b=b)
+        diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)  # causal: k vs k-1
+        x = self.frame_enc(rearrange(torch.cat([x, diff], dim=2), "b t c h w -> (b t) c h w"))  # (b t, c, g, g)
+        x = rearrange(x, "(b t) c y x -> b c t y x", b=b)
+        x = self.time_conv(F.pad(x, (1, 1, 1, 1, 1, 0)))  # pad time on the left only: causal
+        x = self.enc_in(rearrange(x, "b c t y x -> b t (y x) c"))  # (b, t, g*g, dim)
+        x = x + self.enc_pos + self.enc_time[:, None, :]
+        ctx = rearrange(x, "b t n dim -> b (t n) dim")
+        q = repeat(self.queries, "s dim -> b s dim", b=b)
+        for block in self.query_blocks:
+            q = block(q, ctx, self.self_mask, self.cross_mask)
+        z = rearrange(self.fsq_norm(rearrange(self.to_fsq(q), "b s d -> b d s")), "b d s -> b s d")
+        codes, ids = self.fsq(z)  # (b, s, d), (b, s)
+        return codes, ids.long()
+
+    @torch.no_grad()
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames (b t h w c), t = H+1 -> code ids (b s) int64."""
+        return self.quantize(frames)[1]
+
+    # --- decoder: frame t + codes -> frames t+1..t+H
+
+    def decode_codes(self, frame: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Frame t (b h w c) and FSQ codes (b s d) -> predicted frames t+1..t+H (b s h w c), float in [0, 1]."""
+        b, s, g = frame.shape[0], self.config.horizon, self.config.grid
+        x0 = frames_to_input(frame)  # (b, 3, h, w)
+        grid = self.dec_in(rearrange(self.dec_enc(x0), "b c y x -> b (y x) c")) + self.dec_pos  # (b, n, dim)
+        grid = repeat(grid, "b n dim -> b s n dim", s=s) + self.dec_target[None, :, None, :]
+        code_tok = repeat(self.code_in(codes) + self.code_step, "b j dim -> b s j dim", s=s)
+        seq = rearrange(torch.cat([grid, code_tok], dim=2), "b s n dim -> (b s) n dim")
+        pad = repeat(self.dec_pad, "s n -> (b s) n", b=b)
+        out = self.dec_out(self.dec_blocks(seq, src_key_padding_mask=pad)[:, : g * g])  # (b s, g*g, c)
+        delta = self.pixel_dec(rearrange(out, "bs (y x) c -> bs c y x", y=g))  # (b s, 3, h, w)
+        pred = repeat(x0, "b c h w -> (b s) c h w", s=s) + delta
+        return rearrange(output_to_frames(pred), "(b s) h w c -> b s h w c", b=b)
+
+    def decode(self, frame: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Frame t (b h w c) and code ids (b s) -> predicted frames t+1..t+H (b s h w c) in [0, 1]."""
+        return self.decode_codes(frame, self.fsq.indices_to_codes(ids))
+
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Frames (b t h w c), t = H+1 -> (pred (b s h w c) of frames t+1..t+H, ids (b s), loss).
+
+        The loss is the squared pixel error (in [0, 1] units) of the H predicted frames, with pixels that
+        differ from frame t weighted ``1 + change_weight``: otherwise copying frame t is nearly optimal and
+        the codes collapse to one value.
+        """
+        codes, ids = self.quantize(frames)
+        pred = self.decode_codes(frames[:, 0], codes)
+        target = frames_to_unit(frames[:, 1:])
+        changed = (target != frames_to_unit(frames[:, :1])).any(dim=-1, keepdim=True)  # (b s h w 1)
+        weight = 1.0 + self.config.change_weight * changed.float()
+        loss = (weight * (pred - target) ** 2).mean()
+        return pred, ids, loss

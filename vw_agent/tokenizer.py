@@ -1,0 +1,176 @@
+"""Frame tokenizer: a convolutional autoencoder whose latent grid is quantised with FSQ.
+
+FSQ: Mentzer et al., "Finite Scalar Quantization: VQ-VAE Made Simple", https://arxiv.org/abs/2309.15505
+VideoWorld (https://arxiv.org/abs/2501.09781) turns a 256x256 Go frame into 4x4 = 16 tokens with levels
+[8,8,8,5,5,5] (64,000 codes). The transformer only ever sees these token ids; the decoder turns imagined
+ids back into pixels.
+
+Axis letters used in docstrings: b batch, h w pixel rows/columns, c channels, gh gw token grid, d FSQ dims.
+
+Example:
+    >>> tok = FrameTokenizer(TokenizerConfig(frame_size=64, channels=(16, 32, 32, 32)))
+    >>> frames = torch.zeros(2, 64, 64, 3, dtype=torch.uint8)
+    >>> tok.encode(frames).shape          # (2, 4, 4) token ids in [0, tok.vocab_size)
+    >>> tok.decode(tok.encode(frames)).shape   # (2, 64, 64, 3) float in [0, 1]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+from vector_quantize_pytorch import FSQ
+
+# helpers
+
+
+def frames_to_input(frames: torch.Tensor) -> torch.Tensor:
+    """Frames (b h w c), uint8 in [0, 255] or float in [0, 1] (imagined) -> float (b c h w) in [-1, 1].
+
+    Networks take pixels the way envs emit them (uint8) and divide inside.
+    """
+    x = frames.float() / 127.5 - 1.0 if frames.dtype == torch.uint8 else frames.float() * 2.0 - 1.0
+    return rearrange(x, "b h w c -> b c h w")
+
+
+def frames_to_unit(frames: torch.Tensor) -> torch.Tensor:
+    """Frames as float in [0, 1], whether given as uint8 or float (b h w c stays as is)."""
+    return frames.float() / 255.0 if frames.dtype == torch.uint8 else frames.float()
+
+
+def output_to_frames(x: torch.Tensor) -> torch.Tensor:
+    """float (b c h w) in [-1, 1] -> float (b h w c) in [0, 1]."""
+    return rearrange((x.clamp(-1.0, 1.0) + 1.0) / 2.0, "b c h w -> b h w c")
+
+
+def to_uint8(frames: torch.Tensor) -> torch.Tensor:
+    """float frames in [0, 1] -> uint8 in [0, 255] (what ``frame_to_board`` and GIF writers take)."""
+    return (frames.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+
+
+class ResBlock(nn.Module):
+    """3x3 conv residual block (GroupNorm + SiLU), shape-preserving."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.GroupNorm(_groups(ch), ch), nn.SiLU(), nn.Conv2d(ch, ch, 3, padding=1),
+                                 nn.GroupNorm(_groups(ch), ch), nn.SiLU(), nn.Conv2d(ch, ch, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
+
+
+def _groups(ch: int) -> int:
+    """Largest of 8, 4, 2, 1 dividing ch (GroupNorm needs it)."""
+    return next(g for g in (8, 4, 2, 1) if ch % g == 0)
+
+
+class ConvEncoder(nn.Module):
+    """(b, in_ch, h, w) -> (b, channels[-1], h / 2**k, w / 2**k), k = len(channels): a stride-2 conv per stage."""
+
+    def __init__(self, in_ch: int, channels: tuple[int, ...], res_blocks: int = 1):
+        super().__init__()
+        layers: list[nn.Module] = []
+        prev = in_ch
+        for ch in channels:
+            layers.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1))
+            layers += [ResBlock(ch) for _ in range(res_blocks)]
+            prev = ch
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of ConvEncoder: (b, channels[-1], gh, gw) -> (b, out_ch, gh * 2**len(channels), ...)."""
+
+    def __init__(self, out_ch: int, channels: tuple[int, ...], res_blocks: int = 1):
+        super().__init__()
+        layers: list[nn.Module] = []
+        rev = list(reversed(channels))
+        for ch, nxt in zip(rev, rev[1:] + [rev[-1]], strict=True):
+            layers += [ResBlock(ch) for _ in range(res_blocks)]
+            layers.append(nn.ConvTranspose2d(ch, nxt, 4, stride=2, padding=1))
+        layers += [nn.GroupNorm(_groups(rev[-1]), rev[-1]), nn.SiLU(), nn.Conv2d(rev[-1], out_ch, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+# main class
+
+
+@dataclass
+class TokenizerConfig:
+    frame_size: int = 256  # the paper's frames; each stage of `channels` halves it
+    channels: tuple[int, ...] = (64, 128, 128, 256, 256, 256)  # one stride-2 stage each: 256 px -> 4x4 tokens
+    res_blocks: int = 1  # residual blocks per stage, in the encoder and the decoder
+    levels: tuple[int, ...] = (8, 8, 8, 5, 5, 5)  # FSQ levels; the paper's 64,000-code vocabulary
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        self.levels = tuple(self.levels)
+        if self.frame_size % (2 ** len(self.channels)):
+            raise ValueError(f"frame_size {self.frame_size} is not divisible by 2**{len(self.channels)} "
+                             f"(one halving per entry of channels={self.channels})")
+
+    @property
+    def grid(self) -> int:
+        """Tokens per side: the frame is tokenised into grid x grid ids."""
+        return self.frame_size // 2 ** len(self.channels)
+
+    @property
+    def vocab_size(self) -> int:
+        return math.prod(self.levels)
+
+
+class FrameTokenizer(nn.Module):
+    def __init__(self, config: TokenizerConfig):
+        super().__init__()
+        self.config = config
+        d = len(config.levels)
+        self.encoder = ConvEncoder(3, config.channels, config.res_blocks)
+        self.to_fsq = nn.Conv2d(config.channels[-1], d, 1)
+        self.fsq = FSQ(levels=list(config.levels))  # dim == len(levels): no projections inside FSQ
+        self.from_fsq = nn.Conv2d(d, config.channels[-1], 1)
+        self.decoder = ConvDecoder(3, config.channels, config.res_blocks)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
+
+    def quantize(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 (b h w c) -> (codes (b d gh gw) with straight-through gradients, ids (b gh gw) int64)."""
+        z = self.to_fsq(self.encoder(frames_to_input(frames)))  # (b, d, gh, gw)
+        codes, ids = self.fsq(z)
+        return codes, ids.long()
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """FSQ codes (b d gh gw) -> float frames (b h w c) in [0, 1]."""
+        return output_to_frames(self.decoder(self.from_fsq(codes)))
+
+    @torch.no_grad()
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 frames (b h w c) -> token ids (b gh gw) int64."""
+        return self.quantize(frames)[1]
+
+    def decode(self, ids: torch.Tensor) -> torch.Tensor:
+        """Token ids (b gh gw) -> float frames (b h w c) in [0, 1]."""
+        codes = self.fsq.indices_to_codes(ids)  # (b, d, gh, gw): exact inverse of quantisation
+        return self.decode_codes(codes)
+
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """uint8 frames (b h w c) -> (reconstruction (b h w c) in [0, 1], ids (b gh gw), loss).
+
+        The loss is the mean squared pixel error in [0, 1] units.
+        """
+        codes, ids = self.quantize(frames)
+        recon = self.decode_codes(codes)
+        loss = F.mse_loss(recon, frames_to_unit(frames))
+        return recon, ids, loss

@@ -1,0 +1,361 @@
+"""Training of every stage, in order, with atomic checkpoints that hold the config, and resume.
+
+* ``tokenizer``: single frames.
+* ``ldm``: windows of H+1 frames; video only, never actions.
+* ``transformer``: reads a token cache (``<data>/tokens/seq-<digest>/``) holding, per frame, the frozen
+  tokenizer's ids and the frozen LDM's H codes of frames t..t+H; it is filled once, before the first step.
+* ``idm``: the seeded labelled share of episodes (``label_fraction``), with codes from the frozen LDM.
+
+Logging: TensorBoard in ``<out>/tb/<stage>/`` (``losses/…``, ``charts/…``, ``eval/…``) and a tqdm bar
+showing the loss, frames or tokens per second and the ETA.
+
+Each stage writes ``<out>/<stage>.pt`` (model and optimiser state, step, the preset's configs, the dataset's
+env id and frame size) and, at the end, ``<out>/<stage>-metrics.json``. Batches are drawn from a generator
+seeded by (seed, step), so a resumed run sees exactly the batches an uninterrupted run would have seen.
+
+Example:
+    >>> metrics = train_stage(TrainConfig(stage="tokenizer", data="data/go9", out="runs/go9", preset="tiny"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vw_agent.data.format import DatasetReader, TokenCache
+from vw_agent.data.loader import WindowConfig, WindowDataset
+from vw_agent.idm import InverseDynamics
+from vw_agent.ldm import LatentDynamicsModel
+from vw_agent.metrics import board_accuracy
+from vw_agent.presets import Preset, get_preset
+from vw_agent.tokenizer import FrameTokenizer, to_uint8
+from vw_agent.transformer import CODE, FRAME, GPT
+from vw_envs.errors import VWError
+from vw_envs.fileio import atomic_path, write_text_atomic
+
+STAGES = ("tokenizer", "ldm", "transformer", "idm")
+
+
+class CheckpointError(VWError, RuntimeError):
+    """A checkpoint that is missing, unreadable, or made for another stage, preset, env or frame size."""
+
+
+@dataclass
+class TrainConfig:
+    stage: str = "tokenizer"  # one of STAGES
+    data: str = "data/go9"  # dataset directory (vw-agent record)
+    out: str = "runs/go9"  # run folder: checkpoints and metrics
+    preset: str = "go9-cpu"  # network sizes and per-stage budgets (vw_agent.presets)
+    steps: int | None = None  # None: the preset's steps for this stage
+    batch_size: int | None = None  # None: the preset's batch size
+    lr: float | None = None  # None: the preset's learning rate
+    seed: int = 0  # model init and batch order
+    resume: bool = False  # continue from <out>/<stage>.pt
+    ckpt_every: int = 200  # steps between checkpoints (and one at the end)
+    label_fraction: float = 0.1  # idm: the seeded share of episodes whose actions may be read
+    label_seed: int = 0  # idm: seed of that share
+    eval_windows: int = 64  # windows of the held-out splits used for the end-of-stage metrics
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
+
+
+def checkpoint_path(out: str | Path, stage: str) -> Path:
+    return Path(out) / f"{stage}.pt"
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path, *, stage: str, env_id: str | None = None, frame_size: int | None = None
+                    ) -> dict[str, Any]:
+    """Read a checkpoint, checking it is for ``stage`` (and this env and frame size when given)."""
+    if not path.exists():
+        raise CheckpointError(f"{path}: no checkpoint; train the {stage} stage first")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
+    if ck.get("stage") != stage:
+        raise CheckpointError(f"{path}: a {ck.get('stage')!r} checkpoint, expected {stage!r}")
+    if env_id is not None and ck.get("env_id") != env_id:
+        raise CheckpointError(f"{path}: trained on {ck.get('env_id')}, but the data is {env_id}")
+    if frame_size is not None and ck.get("frame_size") != frame_size:
+        raise CheckpointError(f"{path}: trained on {ck.get('frame_size')} px frames, but the data has "
+                              f"{frame_size} px")
+    return ck
+
+
+def model_config(stage: str, preset: Preset):
+    return {"tokenizer": preset.tokenizer, "ldm": preset.ldm, "transformer": preset.gpt, "idm": preset.idm}[stage]
+
+
+def build_model(stage: str, preset: Preset) -> torch.nn.Module:
+    cls = {"tokenizer": FrameTokenizer, "ldm": LatentDynamicsModel, "transformer": GPT, "idm": InverseDynamics}
+    return cls[stage](model_config(stage, preset))
+
+
+def _window(stage: str, preset: Preset) -> int:
+    if stage == "tokenizer":
+        return 1
+    if stage == "transformer":  # frames 0..T-1, and the codes of frame T-2 reach H frames further
+        return preset.gpt.frames + preset.ldm.horizon - 1
+    return preset.ldm.horizon + 1
+
+
+def _dataset(cfg: TrainConfig, preset: Preset, split: str, tokens: str | None = None) -> WindowDataset:
+    labelled = cfg.stage == "idm"
+    return WindowDataset(cfg.data, WindowConfig(window=_window(cfg.stage, preset), split=split, actions=labelled,
+                                                # held-out windows are only ever measured against, never learned from
+                                                label_fraction=cfg.label_fraction if split == "train" else 1.0,
+                                                label_seed=cfg.label_seed, tokens=tokens),
+                         frame_size=preset.tokenizer.frame_size)
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+@torch.no_grad()
+def cache_sequences(tok: FrameTokenizer, ldm: LatentDynamicsModel, root: str | Path, batch_size: int = 32) -> str:
+    """Fill the transformer's token cache once; return its name (``seq-<digest of both frozen models>``).
+
+    Row t of episode k holds frame t's token ids (g of them), then the LDM's H codes of frames t..t+H
+    (-1 for the last H frames, which have no H frames after them). Cached episodes are skipped on a rerun.
+    """
+    reader = DatasetReader(root, frame_size=tok.config.frame_size)
+    info = {"tokenizer": asdict(tok.config), "tokenizer_weights": weights_digest(tok), "ldm": asdict(ldm.config),
+            "ldm_weights": weights_digest(ldm)}
+    info = json.loads(json.dumps(info))  # tuples -> lists, as the cache's JSON reads back
+    name = "seq-" + hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:12]
+    cache = TokenCache(root, name, config=info)
+    h = ldm.config.horizon
+    for ep in reader.split_ids(None):
+        if cache.has(ep):
+            continue
+        n = reader.ref(ep).frames
+        frames = torch.from_numpy(reader.frames(ep, 0, n))  # (n, h, w, c) uint8
+        ids = torch.cat([tok.encode(frames[a:a + batch_size]).flatten(1) for a in range(0, n, batch_size)])
+        codes = torch.full((n, h), -1, dtype=torch.long)
+        for a in range(0, max(n - h, 0), batch_size):
+            starts = range(a, min(a + batch_size, n - h))
+            codes[a:a + len(starts)] = ldm.encode(torch.stack([frames[t:t + h + 1] for t in starts]))
+        cache.write(ep, torch.cat([ids, codes], dim=1).numpy().astype(np.int32))
+    return name
+
+
+def _batch(ds: WindowDataset, idx: torch.Tensor, preset: Preset) -> dict[str, Any]:
+    items = [ds[int(i)] for i in idx]
+    batch: dict[str, Any] = {k: torch.stack([it[k] for it in items]) for k in items[0]
+                             if isinstance(items[0][k], torch.Tensor)}
+    if "tokens" in batch:
+        batch["sequences"] = _sequences(batch["tokens"], torch.tensor([it["start"] for it in items]), preset)
+        batch["episodes"] = [(it["episode"], it["start"]) for it in items]
+    return batch
+
+
+def load_frozen(out: str | Path, stage: str, env_id: str | None = None, frame_size: int | None = None,
+                preset: str | None = None) -> torch.nn.Module:
+    """The trained model of ``stage`` from run folder ``out``, in eval mode and without gradients.
+
+    ``preset``, when given, must be the checkpoint's: later stages' shapes follow from earlier stages' configs.
+    """
+    path = checkpoint_path(out, stage)
+    ck = load_checkpoint(path, stage=stage, env_id=env_id, frame_size=frame_size)
+    if preset is not None and ck["preset"] != preset:
+        raise CheckpointError(f"{path}: made with preset {ck['preset']!r}, not {preset!r}; retrain it or use "
+                              f"--preset {ck['preset']}")
+    model = build_model(stage, get_preset(ck["preset"]))
+    model.load_state_dict(ck["model"])
+    return model.eval().requires_grad_(False)
+
+
+def _sequences(rows: torch.Tensor, start: torch.Tensor, preset: Preset) -> tuple[torch.Tensor, ...]:
+    """Cache rows (b, window, g + H) -> frame tokens (b t g), codes (b t-1 s), cond (b,) for the GPT.
+
+    Go's cond is whose turn it is at the window's first frame: black moves first, so the parity of its index
+    (games with setup stones or handicap would need the SGF's PL; the KataGo corpus has none).
+    """
+    c = preset.gpt
+    rows = rows.long()
+    frames = rows[:, : c.frames, : c.frame_tokens]
+    codes = rows[:, : c.frames - 1, c.frame_tokens: c.frame_tokens + c.codes_per_step]
+    return frames, codes, start.long() % 2
+
+
+def _loss(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor], ldm: LatentDynamicsModel | None,
+          codes_per_step: int) -> torch.Tensor:
+    if stage == "transformer":
+        return model.loss_on(*batch["sequences"])
+    frames = batch["frames"]
+    if stage == "tokenizer":
+        return model(frames[:, 0])[2]
+    if stage == "ldm":
+        return model(frames)[2]
+    codes = ldm.encode(frames)[:, :codes_per_step]  # (b, s): what the transformer will predict
+    return model(frames[:, 0], codes, frames[:, 1], batch["actions"][:, 0])[1]
+
+
+@torch.no_grad()
+def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor], ldm: LatentDynamicsModel | None,
+             codes_per_step: int, board_size: int | None) -> dict[str, float]:
+    """End-of-stage metrics on held-out windows: the loss, plus what you can see."""
+    model.eval()
+    out: dict[str, float] = {"loss": _loss(stage, model, batch, ldm, codes_per_step).item()}
+    if stage == "transformer":
+        out.update(_imagination(model, batch, board_size))
+        model.train()
+        return out
+    frames = batch["frames"]
+    if stage == "tokenizer" and board_size:
+        out["board_accuracy"] = board_accuracy(to_uint8(model.decode(model.encode(frames[:, 0]))), frames[:, 0],
+                                               board_size)
+    if stage == "ldm":
+        ids = model.encode(frames)
+        target = frames[:, 1:].float() / 255
+        out["recon_mse"] = F.mse_loss(model.decode(frames[:, 0], ids), target).item()
+        shuffled = ids[torch.randperm(len(ids), generator=torch.Generator().manual_seed(0))]
+        out["shuffled_codes_mse"] = F.mse_loss(model.decode(frames[:, 0], shuffled), target).item()
+        out["distinct_codes"] = float(ids.unique().numel())
+    if stage == "idm":
+        codes = ldm.encode(frames)[:, :codes_per_step]
+        logits, _ = model(frames[:, 0], codes, frames[:, 1])
+        out["action_accuracy"] = (logits.argmax(-1) == batch["actions"][:, 0]).float().mean().item()
+    model.train()
+    return out
+
+
+def _imagination(gpt: GPT, batch: dict[str, Any], board_size: int | None) -> dict[str, float]:
+    """Greedy one-step imagination from real frame t: board accuracy of the decoded frame t+1, and of simply
+    repeating frame t (the baseline a model that learned nothing would reach: all but one or two points)."""
+    tok, real = batch["tokenizer"], batch["next_frames"]  # real: (b, 2, h, w, c) frames t, t+1
+    if not board_size:
+        return {}
+    c = gpt.config
+    idx = gpt.build_sequence(*batch["sequences"])[:, : 1 + c.frame_tokens]  # [cond][frame t]
+    seq = gpt.generate(idx, c.codes_per_step + c.frame_tokens, temperature=0)
+    g = tok.config.grid
+    next_ids = gpt.split_sequence(seq)[FRAME][:, c.frame_tokens:].reshape(-1, g, g)
+    imagined = to_uint8(tok.decode(next_ids))
+    return {"imagine_board_accuracy": board_accuracy(imagined, real[:, 1], board_size),
+            "copy_board_accuracy": board_accuracy(real[:, 0], real[:, 1], board_size),
+            "code_vocab_used": float(gpt.split_sequence(seq)[CODE].unique().numel())}
+
+
+def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
+    """Train one stage of ``cfg.preset`` on ``cfg.data``; checkpoint to ``cfg.out``; return held-out metrics."""
+    preset = get_preset(cfg.preset)
+    budget = preset.train[cfg.stage]
+    steps = cfg.steps if cfg.steps is not None else budget.steps
+    batch_size = cfg.batch_size or budget.batch_size
+    lr = cfg.lr or budget.lr
+    meta = DatasetReader(cfg.data).meta
+    env_id, frame_size = meta["env_id"], int(meta["frame_size"])
+    tokens = tok = None
+    if cfg.stage == "transformer":
+        if meta.get("kind") != "go":
+            raise VWError(f"{cfg.data}: the transformer stage handles Go datasets so far (cond = whose turn)")
+        tok = load_frozen(cfg.out, "tokenizer", env_id, frame_size, cfg.preset)
+        tokens = cache_sequences(tok, load_frozen(cfg.out, "ldm", env_id, frame_size, cfg.preset), cfg.data)
+    train_ds = _dataset(cfg, preset, "train", tokens)
+    if len(train_ds) == 0:
+        raise VWError(f"{cfg.data}: no training windows of {_window(cfg.stage, preset)} frames "
+                      f"(episodes too short for H={preset.ldm.horizon}, or no labelled episodes)")
+    board_size = meta.get("render", {}).get("board_size") if meta.get("kind") == "go" else None
+    ldm = load_frozen(cfg.out, "ldm", env_id, frame_size, cfg.preset) if cfg.stage == "idm" else None
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.stage, preset)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    path = checkpoint_path(cfg.out, cfg.stage)
+    start = 0
+    if cfg.resume and path.exists():
+        ck = load_checkpoint(path, stage=cfg.stage, env_id=env_id, frame_size=frame_size)
+        if ck["preset"] != cfg.preset:
+            raise CheckpointError(f"{path}: made with preset {ck['preset']!r}, not {cfg.preset!r}")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optim"])
+        start = ck["step"]
+
+    def payload(step: int) -> dict[str, Any]:
+        return {"stage": cfg.stage, "preset": cfg.preset, "step": step, "model": model.state_dict(),
+                "optim": opt.state_dict(), "train_config": asdict(cfg), "env_id": env_id,
+                "frame_size": frame_size, "model_config": asdict(model_config(cfg.stage, preset))}
+
+    from torch.utils.tensorboard import SummaryWriter  # lazy: TensorBoard is heavy
+    from tqdm import tqdm
+
+    unit, per_item = _throughput_unit(cfg.stage, preset)
+    writer = SummaryWriter(str(Path(cfg.out) / "tb" / cfg.stage))
+    bar = tqdm(total=steps, initial=start, desc=cfg.stage, disable=not progress, dynamic_ncols=True)
+    model.train()
+    t0, loss = time.time(), float("nan")
+    for step in range(start, steps):
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+        batch = _batch(train_ds, torch.randint(0, len(train_ds), (batch_size,), generator=g), preset)
+        loss_t = _loss(cfg.stage, model, batch, ldm, preset.idm.codes_per_step)
+        opt.zero_grad(set_to_none=True)
+        loss_t.backward()
+        opt.step()
+        loss = loss_t.item()
+        done = step + 1
+        if done % cfg.ckpt_every == 0 or done == steps:
+            save_checkpoint(path, payload(done))
+        rate = (done - start) * batch_size * per_item / max(time.time() - t0, 1e-9)
+        writer.add_scalar(f"losses/{cfg.stage}", loss, done)
+        writer.add_scalar(f"charts/{cfg.stage}_{unit}_per_s", rate, done)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}", **{f"{unit}/s": f"{rate:.0f}"})
+    bar.close()
+    if start >= steps and not path.exists():
+        save_checkpoint(path, payload(steps))
+
+    held_out = _held_out(cfg, preset, tokens)
+    if cfg.stage == "transformer":
+        held_out["tokenizer"] = tok
+    metrics = evaluate(cfg.stage, model, held_out, ldm, preset.idm.codes_per_step, board_size)
+    metrics.update(steps=float(steps), train_loss=loss)
+    for k, v in metrics.items():
+        writer.add_scalar(f"eval/{cfg.stage}/{k}", v, steps)
+    writer.close()
+    write_text_atomic(Path(cfg.out) / f"{cfg.stage}-metrics.json", json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _throughput_unit(stage: str, preset: Preset) -> tuple[str, int]:
+    """What the progress bar counts per second, and how many of them one window holds."""
+    if stage == "transformer":
+        return "tokens", preset.gpt.block_size - 1
+    if stage == "ldm":
+        return "frames", preset.ldm.horizon + 1
+    return "frames", 1 if stage == "tokenizer" else 2
+
+
+def _held_out(cfg: TrainConfig, preset: Preset, tokens: str | None) -> dict[str, Any]:
+    """Up to ``eval_windows`` windows of the val and test splits (train if both are empty, as in tiny data)."""
+    for split in ("val", "test", "train"):
+        ds = _dataset(cfg, preset, split, tokens)
+        if len(ds):
+            n = min(cfg.eval_windows, len(ds))
+            idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(cfg.seed))[:n]
+            batch = _batch(ds, idx, preset)
+            if tokens is not None:  # the real frames t, t+1 to judge imagination against
+                batch["next_frames"] = torch.stack([torch.from_numpy(ds.reader.frames(e, s, s + 2))
+                                                    for e, s in batch["episodes"]])
+            return batch
+    raise VWError(f"{cfg.data}: no windows to evaluate on")
