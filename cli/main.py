@@ -97,6 +97,9 @@ cli.add_command(record)
 from vw_cli.data import data  # noqa: E402
 
 cli.add_command(data)
+from vw_cli.baseline import baseline  # noqa: E402
+
+cli.add_command(baseline)
 from vw_cli.train import train  # noqa: E402
 
 cli.add_command(train)

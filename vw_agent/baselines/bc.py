@@ -1,0 +1,308 @@
+"""Behaviour cloning: the action-labelled oracle of the paper's tables.
+
+A small CNN maps one frame to the action played from it, trained on **every** label of a recorded
+dataset's train split (whatever fraction the IDM is allowed to see), and measured on the val split.
+Frames come through the agent's own loader (:class:`vw_agent.data.loader.WindowDataset`, 2-frame windows
+with actions), so BC and the agent read the same data the same way.
+
+Go (``kind: go``): cross-entropy over N*N+1 moves; as a player, illegal moves are masked out.
+Tabletop: the 7-D action is regressed (MSE on a tanh output in [-1, 1]).
+
+    vw-agent baseline train --algo bc --data data/go9-gnugo --out runs/bc-go9
+    vw-agent play --black bc:runs/bc-go9 --white gnugo:level=1
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vw_agent.baselines import BaselineError
+from vw_agent.baselines.sb3 import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
+from vw_envs.fileio import write_text_atomic
+from vw_envs.players import BasePlayer, GameState, PlayerSpec
+
+# ----------------------------------------------------------------------------- config and network
+
+
+@dataclass
+class BCConfig:
+    """One behaviour-cloning run; saved in ``config.json`` and in the checkpoint."""
+
+    data: str  # a recorded dataset (vw-agent record)
+    out: str  # the run folder
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-4  # Adam
+    weight_decay: float = 1e-4
+    obs_size: int = 64  # frames are area-resized to this side before the CNN (84 at most)
+    hidden: int = 256  # width of the layer after the convolutions
+    seed: int = 0
+    max_minutes: float | None = None  # stop after the epoch that crosses this wall-clock budget
+    num_workers: int = 0  # DataLoader workers
+    progress: bool = True
+    torch_threads: int = 1  # see TrainConfig.torch_threads: more threads were much slower on loaded cores
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.obs_size <= MAX_OBS_SIZE:
+            raise BaselineError(f"obs_size must be in 16..{MAX_OBS_SIZE}, got {self.obs_size}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise BaselineError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+
+
+class BCNet(nn.Module):
+    """NatureCNN (the SB3 baselines' encoder) + an MLP head: (B, H, W, 3) uint8 -> (B, n_out)."""
+
+    def __init__(self, obs_size: int, n_out: int, hidden: int = 256):
+        super().__init__()
+        self.obs_size = obs_size
+        self.cnn = nn.Sequential(
+            nn.Conv2d(3, 32, 8, stride=4), nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            flat = self.cnn(torch.zeros(1, 3, obs_size, obs_size)).shape[1]
+        self.head = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+
+    def prepare(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 -> (B, 3, S, S) float in [0, 1], area-resized to ``obs_size``."""
+        x = frames.permute(0, 3, 1, 2).float() / 255.0
+        if x.shape[-1] != self.obs_size or x.shape[-2] != self.obs_size:
+            x = F.interpolate(x, size=(self.obs_size, self.obs_size), mode="area")
+        return x
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.head(self.cnn(self.prepare(frames)))  # (B, n_out)
+
+
+def bc_loss(out: torch.Tensor, actions: torch.Tensor, discrete: bool) -> torch.Tensor:
+    if discrete:
+        return F.cross_entropy(out, actions.long())
+    return F.mse_loss(torch.tanh(out), actions.float())
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _dataset(root: str, split: str) -> Any:
+    from vw_agent.data.loader import WindowConfig, WindowDataset
+
+    # window 2 = (frame t, frame t+1) and the one action between them; all labels (fraction 1).
+    return WindowDataset(root, WindowConfig(window=2, split=split, actions=True, label_fraction=1.0))
+
+
+def _task_of(meta: dict[str, Any]) -> tuple[bool, int]:
+    """(discrete, output size) of a dataset."""
+    if meta.get("kind") == "go":
+        n = int(meta.get("render", {}).get("board_size") or int(meta["env_id"].split("-")[1].split("x")[0]))
+        return True, n * n + 1
+    return False, 7
+
+
+@torch.no_grad()
+def evaluate(net: BCNet, loader: Any, discrete: bool) -> dict[str, float]:
+    """Mean loss (and top-1 accuracy for Go) over a loader."""
+    net.eval()
+    total, correct, uniform, n = 0.0, 0, 0.0, 0
+    for batch in loader:
+        frames, actions = batch["frames"][:, 0], batch["actions"][:, 0]
+        out = net(frames)
+        total += float(bc_loss(out, actions, discrete)) * len(frames)
+        if discrete:
+            correct += int((out.argmax(-1) == actions).sum())
+        else:  # E[(u - a)^2] for u ~ U(-1, 1): 1/3 + a^2, the MSE of uniformly random actions
+            uniform += float((1 / 3 + actions.float() ** 2).mean(-1).sum())
+        n += len(frames)
+    net.train()
+    res = {"loss": total / max(n, 1), "frames": n}
+    if discrete:
+        res["accuracy"] = correct / max(n, 1)
+    else:
+        res["uniform_loss"] = uniform / max(n, 1)
+    return res
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train_bc(cfg: BCConfig) -> dict[str, Any]:
+    """Train BC into ``cfg.out``; returns (and writes) ``summary.json``."""
+    from torch.utils.data import DataLoader
+
+    from vw_agent.data.format import read_meta
+
+    t0 = time.time()
+    torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)
+    meta = read_meta(cfg.data)
+    discrete, n_out = _task_of(meta)
+    train_ds, val_ds = _dataset(cfg.data, "train"), _dataset(cfg.data, "val")
+    if len(train_ds) == 0:
+        raise BaselineError(f"{cfg.data}: the train split has no labelled frames; record more episodes")
+    run = Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    render = dict(meta.get("render", {}))
+    info = {"kind": "bc", "config": asdict(cfg), "env_id": meta["env_id"], "frame_size": int(meta["frame_size"]),
+            "render": render, "discrete": discrete, "n_out": n_out}
+    write_text_atomic(run / "config.json", json.dumps(info, indent=1))
+
+    g = torch.Generator().manual_seed(cfg.seed)
+    train_dl = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=g,
+                          num_workers=cfg.num_workers)
+    val_dl = DataLoader(val_ds, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
+    net = BCNet(cfg.obs_size, n_out, cfg.hidden)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    from torch.utils.tensorboard import SummaryWriter
+
+    tb = SummaryWriter(str(run / "tb"))
+    history: list[dict[str, Any]] = []
+    before = evaluate(net, val_dl, discrete) if len(val_ds) else None
+    step = 0
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.epochs * len(train_dl), unit="batch", desc="bc", disable=not cfg.progress)
+    for epoch in range(cfg.epochs):
+        losses = []
+        for batch in train_dl:
+            loss = bc_loss(net(batch["frames"][:, 0]), batch["actions"][:, 0], discrete)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            tb.add_scalar("losses/train", losses[-1], step)
+            step += 1
+            bar.update()
+        row: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+        if len(val_ds):
+            val = evaluate(net, val_dl, discrete)
+            row.update({f"val_{k}": v for k, v in val.items() if k not in ("frames", "uniform_loss")})
+            for k, v in val.items():
+                if k not in ("frames", "uniform_loss"):
+                    tb.add_scalar(f"val/{k}", v, step)
+        history.append(row)
+        bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
+        if cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes:
+            break
+    bar.close()
+    tb.close()
+    tmp = run / f".model.{os.getpid()}.pt"
+    torch.save({"config": asdict(cfg), "n_out": n_out, "discrete": discrete, "state_dict": net.state_dict()}, tmp)
+    os.replace(tmp, run / "model.pt")
+    summary: dict[str, Any] = {
+        "algo": "bc", "env_id": meta["env_id"], "data": cfg.data, "train_frames": len(train_ds),
+        "val_frames": len(val_ds), "epochs": len(history), "seconds": round(time.time() - t0, 1),
+        "history": history, "val_before": before, "peak_rss_mib": peak_rss_mib(),
+    }
+    # What "beats random" is measured against: the uniform predictor over all N*N+1 moves (Go), or
+    # uniformly random actions in [-1, 1]^7 (tabletop; their MSE on the val split).
+    if discrete:
+        summary["uniform"] = {"loss": math.log(n_out), "accuracy": 1.0 / n_out}
+    elif before is not None:
+        summary["uniform"] = {"loss": before["uniform_loss"]}
+    write_text_atomic(run / "summary.json", json.dumps(summary, indent=1))
+    return summary
+
+
+# ----------------------------------------------------------------------------- acting
+
+
+class BCAgent:
+    """A trained BC run acting on raw frames; with a mask (Go) only legal moves are chosen."""
+
+    def __init__(self, run: str | os.PathLike, deterministic: bool = True, seed: int = 0):
+        meta = read_run(run)
+        if meta.get("kind") != "bc":
+            raise BaselineError(f"{run}: a {meta.get('kind')} run, not bc; use {meta.get('kind')}:{run}")
+        path = Path(run) / "model.pt"
+        if not path.exists():
+            raise BaselineError(f"{path}: missing; the run did not finish (train it again)")
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        cfg = ckpt["config"]
+        self.net = BCNet(int(cfg["obs_size"]), int(ckpt["n_out"]), int(cfg["hidden"]))
+        self.net.load_state_dict(ckpt["state_dict"])
+        self.net.eval()
+        self.meta, self.discrete = meta, bool(ckpt["discrete"])
+        self.env_id, self.frame_size = meta["env_id"], int(meta["frame_size"])
+        self.deterministic = deterministic
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self) -> None:
+        pass
+
+    @torch.no_grad()
+    def act(self, frame: np.ndarray, mask: np.ndarray | None = None) -> Any:
+        out = self.net(torch.from_numpy(np.ascontiguousarray(frame, dtype=np.uint8))[None])[0].numpy()
+        if not self.discrete:
+            return np.tanh(out).astype(np.float32)
+        if mask is None:
+            mask = np.ones(len(out), bool)
+        return masked_choice(out, np.asarray(mask, bool), self.deterministic, self.rng)
+
+
+def _options(spec: PlayerSpec) -> dict[str, Any]:
+    if spec.arg is not None:
+        return {"run": spec.arg}
+    spec.check_keys({"run", "greedy", "seed"})
+    if "run" not in spec.params:
+        raise BaselineError(f"{spec.text!r}: give the run folder: bc:RUN or bc:run=RUN,greedy=0")
+    return {"run": spec.params["run"], "greedy": spec.get_int("greedy", 1, 0, 1) == 1,
+            "seed": spec.get_int("seed", 0, 0, 2**31 - 1)}
+
+
+class BCPlayer(BasePlayer):
+    """A BC run as a Go player (``bc:runs/bc-go9``; ``bc:run=DIR,greedy=0`` samples its softmax)."""
+
+    def __init__(self, run: str, greedy: bool = True, seed: int = 0):
+        from vw_envs.go.render import RenderConfig
+
+        self.agent = BCAgent(run, deterministic=greedy, seed=seed)
+        if not self.agent.env_id.startswith(GO_PREFIX):
+            raise BaselineError(f"{run}: trained on {self.agent.env_id} data; as a Go player use a Go dataset's run")
+        r = self.agent.meta["render"]
+        # See the board exactly as the dataset drew it.
+        self.render_config = RenderConfig(self.agent.frame_size, bool(r.get("last_move_marker", False)),
+                                          bool(r.get("coordinates", False)))
+        self.name = f"bc:{run}"
+
+    @classmethod
+    def from_spec(cls, spec: PlayerSpec) -> BCPlayer:
+        return cls(**_options(spec))
+
+    def genmove(self, state: GameState) -> int:
+        return int(self.agent.act(state.frame, state.legal_mask))
+
+
+class BCPolicy:
+    """A BC run trained on tabletop data as a tabletop policy (``bc:runs/bc-drawer``)."""
+
+    def __init__(self, run: str, greedy: bool = True, seed: int = 0):
+        self.agent = BCAgent(run, deterministic=greedy, seed=seed)
+        if not self.agent.env_id.startswith(TABLETOP_PREFIX):
+            raise BaselineError(f"{run}: trained on {self.agent.env_id} data; as a tabletop policy use tabletop data")
+        self.name = f"bc:{run}"
+
+    @classmethod
+    def from_spec(cls, spec: PlayerSpec, env: Any = None) -> BCPolicy:
+        return cls(**_options(spec))
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, obs: Any, info: dict) -> np.ndarray:
+        frame = obs["static"] if isinstance(obs, dict) else obs
+        return np.clip(self.agent.act(frame), -1.0, 1.0).astype(np.float32)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,568 @@
+"""SB3 baselines from pixels: PPO, DQN, MaskablePPO (sb3-contrib) and SAC, through SB3's public API only.
+
+Train::
+
+    vw-agent baseline train --algo maskable-ppo --env VideoGo-9x9-v0 --opponent gnugo:level=1 \\
+        --timesteps 200000 --out runs/ppo-go9
+
+then use the run folder anywhere a player or policy spec goes: ``sb3:runs/ppo-go9`` (Go: illegal moves
+are masked) or ``vw-agent baseline eval --run runs/ppo-go9 --episodes 50``.
+
+Observations are ``frame_size`` frames (rendered by the env at ``obs_size`` unless told otherwise, else
+shrunk by Gymnasium's ``ResizeObservation``), stacked ``frame_stack`` deep by ``VecFrameStack``. The one
+preprocessing is :class:`FramePipeline`, used by training envs' players, evaluation and the players.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from vw_agent.baselines import RL_ALGOS, BaselineError
+from vw_envs.fileio import write_text_atomic
+from vw_envs.players import BasePlayer, GameState, PlayerSpec
+
+MAX_OBS_SIZE = 84  # larger frames make replay buffers blow the memory budget (issue 7)
+GO_PREFIX, TABLETOP_PREFIX = "VideoGo-", "VideoTabletop-"
+_SETUP_KEYS = ("policy", "n_envs", "frame_stack", "n_timesteps", "env_kwargs", "score_move_cap")
+
+# ----------------------------------------------------------------------------- hyperparameters
+
+
+def load_hyperparams(algo: str) -> dict[str, dict[str, Any]]:
+    """The algorithm's YAML (``hyperparams/<algo>.yml``): {env id: settings}."""
+    import yaml
+
+    if algo not in RL_ALGOS:
+        raise BaselineError(f"unknown algorithm {algo!r}; valid: {', '.join(RL_ALGOS + ('bc',))}")
+    text = resources.files("vw_agent.baselines").joinpath("hyperparams", f"{algo}.yml").read_text()
+    return yaml.safe_load(text)
+
+
+def _family(env_id: str) -> str:
+    return "go" if env_id.startswith(GO_PREFIX) else "tabletop"
+
+
+def hyperparams_for(algo: str, env_id: str) -> dict[str, Any]:
+    """The settings of ``algo`` on ``env_id``; a one-line error listing valid envs or algorithms otherwise."""
+    table = load_hyperparams(algo)
+    if env_id in table:
+        return dict(table[env_id])
+    import vw_envs
+
+    if env_id not in vw_envs.ENV_IDS:
+        raise BaselineError(f"unknown env {env_id!r}; valid: {', '.join(vw_envs.ENV_IDS)}")
+    fits = [a for a in RL_ALGOS if env_id in load_hyperparams(a)]
+    why = {"sac": "sac needs continuous (Box) actions, and Go's are Discrete",
+           "dqn": "dqn needs Discrete actions, and tabletop's are a 7-D Box",
+           "maskable-ppo": "maskable-ppo needs action masks, which only the Go envs have"}.get(algo, "")
+    raise BaselineError(f"{why or f'{algo} has no settings for {env_id}'}; algorithms for {env_id}: "
+                        f"{', '.join(fits)}")
+
+
+def _schedule(value: Any) -> Any:
+    """RL Zoo's ``lin_2.5e-4``: a linear decay from the value to 0 over training."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        start = float(value[4:])
+        return lambda progress_remaining: progress_remaining * start
+    return value
+
+
+def algo_class(algo: str) -> Any:
+    if algo == "maskable-ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    import stable_baselines3 as sb3
+
+    return {"ppo": sb3.PPO, "dqn": sb3.DQN, "sac": sb3.SAC}[algo]
+
+
+# ----------------------------------------------------------------------------- envs
+
+
+def resize_frame(frame: np.ndarray, size: int) -> np.ndarray:
+    """Exactly ``ResizeObservation``'s transform (cv2 INTER_AREA); a no-op when already ``size``."""
+    if frame.shape[0] == size and frame.shape[1] == size:
+        return frame
+    try:
+        import cv2
+    except ImportError:
+        h, w = frame.shape[:2]
+        if h % size or w % size:
+            raise BaselineError(f"resizing {h}x{w} frames to {size}x{size} needs OpenCV (pip install "
+                                f"opencv-python-headless), or a frame size that is a multiple of {size}") from None
+        # INTER_AREA at an integer factor is the block mean, which needs no OpenCV.
+        blocks = frame.reshape(size, h // size, size, w // size, -1).astype(np.float32)
+        return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+
+
+class GoOutcome(gym.Wrapper):
+    """Adds ``is_success`` (the agent won) to a finished Go game's info, so Monitor/EvalCallback report
+    a win rate the way they report tabletop success.
+
+    With ``score_move_cap`` a game cut by the env's move cap (2*N*N moves) also pays +-1 by its area
+    count (the env's own ``info["winner"]``; it pays 0 there). Without it, games against ``random``,
+    which never passes while it has a legal move, nearly all end at the cap and the agent sees no reward.
+    """
+
+    def __init__(self, env, score_move_cap: bool = False):
+        super().__init__(env)
+        self.score_move_cap = score_move_cap
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            from vw_envs.go.rules import COLOR_NAMES
+
+            won = info.get("winner") == COLOR_NAMES[self.env.unwrapped.agent_color]
+            capped = truncated and info.get("reason") == "move_cap"
+            if capped and self.score_move_cap and info.get("winner"):
+                reward = 1.0 if won else -1.0
+            info["is_success"] = bool(won and (not capped or self.score_move_cap))
+        return obs, reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.unwrapped.action_masks()
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any], obs_size: int, score_move_cap: bool = False) -> Any:
+    """One env of a baseline run: the registered id, ``ResizeObservation`` if the env renders larger
+    than ``obs_size``, and (Go) the win as ``is_success``. Module level, so SubprocVecEnv can pickle it."""
+    import vw_envs  # noqa: F401  (registers the ids)
+
+    if str(env_kwargs.get("opponent", "")).startswith(("sb3:", "bc:")):
+        import torch
+
+        torch.set_num_threads(1)  # a network opponent in a worker process (see TrainConfig.torch_threads)
+    env = gym.make(env_id, **env_kwargs)
+    if env.observation_space.shape[0] != obs_size:
+        from gymnasium.wrappers import ResizeObservation
+
+        try:
+            env = ResizeObservation(env, (obs_size, obs_size))
+        except gym.error.DependencyNotInstalled:
+            raise BaselineError("ResizeObservation needs OpenCV (pip install opencv-python-headless); or leave "
+                                "frame_size equal to obs_size") from None
+    if env_id.startswith(GO_PREFIX):
+        env = GoOutcome(env, score_move_cap)
+    return env
+
+
+def make_vec(cfg: TrainConfig, env_kwargs: dict[str, Any], n_envs: int, frame_stack: int, seed: int,
+             subproc: bool, score_move_cap: bool = False) -> Any:
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack, VecTransposeImage
+
+    vec_cls = SubprocVecEnv if subproc and n_envs > 1 else DummyVecEnv
+    venv = make_vec_env(make_env, n_envs=n_envs, seed=seed, vec_env_cls=vec_cls,
+                        env_kwargs={"env_id": cfg.env_id, "env_kwargs": env_kwargs, "obs_size": cfg.obs_size,
+                                    "score_move_cap": score_move_cap},
+                        monitor_kwargs={"info_keywords": ("is_success",)})
+    if frame_stack > 1:
+        venv = VecFrameStack(venv, frame_stack)
+    return VecTransposeImage(venv)  # what SB3 would add itself; explicit so train and eval envs match
+
+
+# ----------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainConfig:
+    """One SB3 baseline run; saved as ``config.json`` in the run folder."""
+
+    algo: str
+    env_id: str
+    out: str
+    timesteps: int | None = None  # None: the YAML's n_timesteps
+    seed: int = 0
+    opponent: str = "random"  # Go: the training opponent's player spec (and always the eval opponent)
+    self_play: bool = False  # Go: train against a frozen copy of this run, refreshed every selfplay_every
+    selfplay_every: int = 10_000  # env steps between refreshes of the frozen copy
+    n_envs: int | None = None  # None: the YAML's n_envs
+    obs_size: int = 64  # side of the frames the network sees (84 at most)
+    frame_size: int | None = None  # side the env renders at; None: obs_size (no resize needed)
+    eval_freq: int = 10_000  # env steps between evaluations (0: none)
+    eval_episodes: int = 10
+    checkpoint_freq: int = 50_000  # env steps between checkpoints (0: none)
+    subproc: bool = True  # SubprocVecEnv when n_envs > 1 (False: DummyVecEnv, for tests)
+    progress: bool = True
+    verbose: int = 0
+    # Torch intra-op threads. 1: on this loaded 2-core machine, 2 threads made one policy forward pass
+    # ~50x slower (21 vs 1,100 acts/s measured); SubprocVecEnv workers use the other core.
+    torch_threads: int = 1
+    hyperparams: dict[str, Any] = field(default_factory=dict)  # overrides of the YAML (e.g. n_steps)
+
+    def __post_init__(self) -> None:
+        if self.algo not in RL_ALGOS:
+            raise BaselineError(f"unknown algorithm {self.algo!r}; valid: {', '.join(RL_ALGOS + ('bc',))}")
+        if not 36 <= self.obs_size <= MAX_OBS_SIZE:
+            raise BaselineError(f"obs_size must be in 36..{MAX_OBS_SIZE} (SB3's CnnPolicy needs >= 36), "
+                                f"got {self.obs_size}")
+        if self.self_play and not self.env_id.startswith(GO_PREFIX):
+            raise BaselineError(f"--self-play is for the Go envs, not {self.env_id}")
+
+
+def resolve(cfg: TrainConfig) -> dict[str, Any]:
+    """The YAML settings plus overrides, with env kwargs and the frozen self-play opponent filled in."""
+    base = hyperparams_for(cfg.algo, cfg.env_id)
+    hp = {**base, **cfg.hyperparams}
+    hp["env_kwargs"] = {**base.get("env_kwargs", {}), **cfg.hyperparams.get("env_kwargs", {})}  # merged, not replaced
+    frame = cfg.frame_size or cfg.obs_size
+    env_kwargs = {**hp.get("env_kwargs", {}), "frame_size": frame}
+    eval_kwargs = dict(env_kwargs)
+    if cfg.env_id.startswith(GO_PREFIX):
+        from vw_envs.players import make_player
+
+        make_player(cfg.opponent).close()  # a bad spec fails now, in one line, not inside a subprocess
+        eval_kwargs.update(opponent=cfg.opponent, agent_color="black")
+        if cfg.self_play:
+            run = Path(cfg.out).resolve()
+            env_kwargs.update(opponent=f"sb3:run={run},model=selfplay,reload=1", agent_color="random")
+        else:
+            env_kwargs.update(opponent=cfg.opponent, agent_color="black")
+    return {"hyperparams": hp, "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs,
+            "n_envs": int(cfg.n_envs or hp.get("n_envs", 1)), "frame_stack": int(hp.get("frame_stack", 1)),
+            "timesteps": int(cfg.timesteps or hp.get("n_timesteps", 100_000))}
+
+
+def peak_rss_mib() -> dict[str, float]:
+    """Peak resident memory in MiB: this process, and its largest exited child (the SubprocVecEnv workers,
+    once closed; a forked child starts at its parent's size, so this is never below the parent at fork)."""
+    kib = 1 / 1024  # Linux reports ru_maxrss in KiB
+    return {"self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib, 1),
+            "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib, 1)}
+
+
+def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: int) -> list[Any]:
+    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
+
+    class Progress(BaseCallback):
+        """tqdm over env steps (SB3's own bar needs `rich`, which we do not ship)."""
+
+        def _on_training_start(self) -> None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="step", desc=f"{cfg.algo} {cfg.env_id}")
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.model.num_timesteps - self.bar.n)
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    class SelfPlay(BaseCallback):
+        """Refreshes the frozen copy the self-play opponents load (atomically: they may read it any time)."""
+
+        def _on_step(self) -> bool:
+            if self.n_calls % max(cfg.selfplay_every // n_envs, 1) == 0:
+                save_atomic(self.model, run / "selfplay.zip")
+            return True
+
+    cbs: list[Any] = []
+    if cfg.eval_freq > 0:
+        freq = max(cfg.eval_freq // n_envs, 1)
+        kwargs = dict(n_eval_episodes=cfg.eval_episodes, eval_freq=freq, log_path=str(run),
+                      best_model_save_path=str(run), deterministic=True, verbose=cfg.verbose)
+        if cfg.algo == "maskable-ppo":
+            from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback
+
+            cbs.append(MaskableEvalCallback(eval_env, **kwargs))
+        else:
+            cbs.append(EvalCallback(eval_env, **kwargs))
+    if cfg.checkpoint_freq > 0:
+        cbs.append(CheckpointCallback(max(cfg.checkpoint_freq // n_envs, 1), str(run / "checkpoints"), "model"))
+    if cfg.self_play:
+        cbs.append(SelfPlay())
+    if cfg.progress:
+        cbs.append(Progress())
+    return cbs
+
+
+def save_atomic(model: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.zip")
+    model.save(str(tmp))
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train one baseline into ``cfg.out``; returns (and writes) ``summary.json``."""
+    return train_model(cfg)[1]
+
+
+def train_model(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
+    """:func:`train`, also returning the trained SB3 model (as it is in memory, before any reload)."""
+    import torch
+
+    t0 = time.time()
+    r = resolve(cfg)
+    hp, n_envs = r["hyperparams"], r["n_envs"]
+    run = Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run / "config.json", json.dumps({"kind": "sb3", "config": asdict(cfg), **r}, indent=1))
+    torch.set_num_threads(cfg.torch_threads)
+
+    score_cap = bool(hp.get("score_move_cap", False))
+    venv = make_vec(cfg, r["env_kwargs"], n_envs, r["frame_stack"], cfg.seed, cfg.subproc, score_cap)
+    eval_env = make_vec(cfg, r["eval_env_kwargs"], 1, r["frame_stack"], cfg.seed + 10_000, False, score_cap)
+    kwargs = {k: _schedule(v) for k, v in hp.items() if k not in _SETUP_KEYS}
+    model = algo_class(cfg.algo)(hp.get("policy", "CnnPolicy"), venv, seed=cfg.seed, verbose=cfg.verbose,
+                                 tensorboard_log=str(run / "tb"), device="cpu", **kwargs)
+    if cfg.self_play:
+        save_atomic(model, run / "selfplay.zip")  # the frozen copy starts as the untrained policy
+    try:
+        model.learn(r["timesteps"], callback=_callbacks(cfg, run, eval_env, n_envs, r["timesteps"]),
+                    tb_log_name=cfg.algo)
+        model.save(str(run / "model.zip"))
+    finally:
+        venv.close()
+        eval_env.close()
+    summary: dict[str, Any] = {"algo": cfg.algo, "env_id": cfg.env_id, "timesteps": int(model.num_timesteps),
+                               "seconds": round(time.time() - t0, 1), "peak_rss_mib": peak_rss_mib()}
+    if (run / "evaluations.npz").exists():
+        ev = np.load(run / "evaluations.npz")
+        last = ev["results"][-1]
+        summary["last_eval"] = {"timesteps": int(ev["timesteps"][-1]), "mean_reward": float(np.mean(last)),
+                                "std_reward": float(np.std(last))}
+        if "successes" in ev.files and len(ev["successes"]):
+            summary["last_eval"]["success_rate"] = float(np.mean(ev["successes"][-1]))
+    write_text_atomic(run / "summary.json", json.dumps(summary, indent=1))
+    return model, summary
+
+
+# ----------------------------------------------------------------------------- acting
+
+
+def read_run(run: str | os.PathLike) -> dict[str, Any]:
+    path = Path(run) / "config.json"
+    if not path.exists():
+        raise BaselineError(f"{run}: not a baseline run folder (no config.json); train one with "
+                            f"vw-agent baseline train")
+    return json.loads(path.read_text())
+
+
+class FramePipeline:
+    """The observation a run's network sees: resize to ``obs_size``, then a ``VecFrameStack``-style stack
+    (zeros at reset, newest frame in the last channels)."""
+
+    def __init__(self, obs_size: int, frame_stack: int):
+        self.obs_size, self.frame_stack = obs_size, frame_stack
+        self.stack: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.stack = None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        x = resize_frame(np.asarray(frame, dtype=np.uint8), self.obs_size)
+        c = x.shape[-1]
+        if self.stack is None:
+            self.stack = np.zeros(x.shape[:-1] + (c * self.frame_stack,), np.uint8)
+        self.stack = np.roll(self.stack, -c, axis=-1)
+        self.stack[..., -c:] = x
+        return self.stack.copy()
+
+
+def masked_choice(scores: np.ndarray, mask: np.ndarray, deterministic: bool, rng: np.random.Generator) -> int:
+    """argmax (or a softmax sample) of ``scores`` over the legal actions only."""
+    s = np.where(mask, scores.astype(np.float64), -np.inf)
+    if deterministic:
+        return int(np.argmax(s))
+    p = np.exp(s - s.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+class SB3Agent:
+    """A trained run that acts on raw env frames (any size): the training preprocessing, then the model.
+
+    Args:
+        run: the run folder.
+        model: ``model`` (final), ``best_model`` (best evaluation), ``selfplay`` or a checkpoint's stem.
+    """
+
+    def __init__(self, run: str | os.PathLike, model: str = "model", deterministic: bool = True, seed: int = 0,
+                 lazy: bool = False):
+        meta = read_run(run)
+        if meta.get("kind") != "sb3":
+            raise BaselineError(f"{run}: a {meta.get('kind')} run, not sb3; use {meta.get('kind')}:{run}")
+        self.run, self.meta = Path(run), meta
+        self.cfg = meta["config"]
+        self.algo, self.env_id = self.cfg["algo"], self.cfg["env_id"]
+        self.frame_size = int(meta["env_kwargs"]["frame_size"])
+        self.pipeline = FramePipeline(int(self.cfg["obs_size"]), int(meta["frame_stack"]))
+        self.deterministic = deterministic
+        self.rng = np.random.default_rng(seed)
+        self.path = self.run / f"{model}.zip"
+        self.model, self.mtime = None, None
+        if not lazy:  # lazy: the self-play copy, which the trainer writes after the envs exist
+            self.load()
+
+    def load(self) -> None:
+        """(Re)load the model if its file changed (the self-play opponent follows the trainer this way)."""
+        if not self.path.exists():
+            found = sorted(p.stem for p in self.run.glob("*.zip"))
+            raise BaselineError(f"{self.path}: no such model; this run has: {', '.join(found) or 'none yet'}")
+        mtime = self.path.stat().st_mtime_ns
+        if mtime != self.mtime:
+            self.model = algo_class(self.algo).load(str(self.path), device="cpu")
+            self.mtime = mtime
+
+    def reset(self) -> None:
+        self.pipeline.reset()
+
+    def act(self, frame: np.ndarray, mask: np.ndarray | None = None) -> Any:
+        """The action for one raw frame (H, W, 3); with ``mask`` (Go) only legal actions are chosen."""
+        import torch
+
+        if self.model is None:
+            self.load()
+        obs = self.pipeline(frame)
+        if mask is None:
+            action, _ = self.model.predict(obs, deterministic=self.deterministic)
+            return action
+        mask = np.asarray(mask, dtype=bool)
+        if self.algo == "maskable-ppo":
+            action, _ = self.model.predict(obs, deterministic=self.deterministic, action_masks=mask)
+            return int(action)
+        policy = self.model.policy
+        obs_t, _ = policy.obs_to_tensor(obs)
+        with torch.no_grad():
+            if self.algo == "dqn":
+                scores = policy.q_net(obs_t)[0].numpy()
+            else:
+                scores = policy.get_distribution(obs_t).distribution.logits[0].numpy()
+        return masked_choice(scores, mask, self.deterministic, self.rng)
+
+
+def _agent_options(spec: PlayerSpec) -> dict[str, Any]:
+    if spec.arg is not None:
+        return {"run": spec.arg, "model": "model", "reload": False, "greedy": True}
+    spec.check_keys({"run", "model", "reload", "greedy", "seed"})
+    if "run" not in spec.params:
+        raise BaselineError(f"{spec.text!r}: give the run folder: {spec.kind}:RUN or {spec.kind}:run=RUN,model=...")
+    return {"run": spec.params["run"], "model": spec.params.get("model", "model"),
+            "reload": spec.get_int("reload", 0, 0, 1) == 1, "greedy": spec.get_int("greedy", 1, 0, 1) == 1,
+            "seed": spec.get_int("seed", 0, 0, 2**31 - 1)}
+
+
+class SB3Player(BasePlayer):
+    """A trained SB3 run as a Go player (``sb3:runs/ppo-go9``, or ``sb3:run=DIR,model=best_model,greedy=0``).
+
+    Illegal moves are never played: MaskablePPO gets the legal mask, PPO and DQN take the best legal
+    action of their logits / Q-values. ``reload=1`` reloads the model file when it changes (self-play).
+    """
+
+    def __init__(self, run: str, model: str = "model", reload: bool = False, greedy: bool = True, seed: int = 0):
+        from vw_envs.go.render import RenderConfig
+
+        self.agent = SB3Agent(run, model, deterministic=greedy, seed=seed, lazy=reload)
+        if not self.agent.env_id.startswith(GO_PREFIX):
+            raise BaselineError(f"{run}: trained on {self.agent.env_id}; as a Go player use a VideoGo run")
+        self.reload = reload
+        self.name = f"sb3:{run}" if model == "model" else f"sb3:{run}({model})"
+        self.render_config = RenderConfig(self.agent.frame_size)
+
+    @classmethod
+    def from_spec(cls, spec: PlayerSpec) -> SB3Player:
+        return cls(**_agent_options(spec))
+
+    def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
+        super().reset(board_size, komi, color, seed=seed)
+        if self.reload:
+            self.agent.load()
+        self.agent.reset()
+
+    def genmove(self, state: GameState) -> int:
+        return int(self.agent.act(state.frame, state.legal_mask))
+
+
+class SB3Policy:
+    """A trained SB3 run as a tabletop policy (``sb3:runs/ppo-drawer``): frames in, 7-D action out."""
+
+    def __init__(self, run: str, model: str = "model", greedy: bool = True, seed: int = 0, **_: Any):
+        self.agent = SB3Agent(run, model, deterministic=greedy, seed=seed)
+        if not self.agent.env_id.startswith(TABLETOP_PREFIX):
+            raise BaselineError(f"{run}: trained on {self.agent.env_id}; as a tabletop policy use a tabletop run")
+        self.name = f"sb3:{run}"
+
+    @classmethod
+    def from_spec(cls, spec: PlayerSpec, env: Any = None) -> SB3Policy:
+        return cls(**_agent_options(spec))
+
+    def reset(self, seed: int | None = None) -> None:
+        self.agent.reset()
+
+    def act(self, obs: Any, info: dict) -> np.ndarray:
+        frame = obs["static"] if isinstance(obs, dict) else obs
+        return np.clip(np.asarray(self.agent.act(frame), np.float32), -1.0, 1.0)
+
+    def close(self) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None = None, seed: int = 0,
+                 model: str = "model", on_episode: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+    """Play ``episodes`` episodes of the run's env with its agent (SB3 or BC), deterministic; Go games
+    against ``opponent`` (default: the run's evaluation opponent). Writes and returns ``eval.json``:
+    mean ± std reward, and the win (Go) or success (tabletop) rate."""
+    import vw_envs  # noqa: F401
+
+    meta = read_run(run)
+    if meta.get("kind") == "bc":
+        from vw_agent.baselines.bc import BCAgent
+
+        agent: Any = BCAgent(run)
+    else:
+        agent = SB3Agent(run, model)
+    env_id = agent.env_id
+    kwargs = dict(meta.get("eval_env_kwargs", {"frame_size": agent.frame_size}))
+    go = env_id.startswith(GO_PREFIX)
+    if go:
+        kwargs["opponent"] = opponent or kwargs.get("opponent", "random")
+        kwargs.setdefault("agent_color", "black")
+    score_cap = bool(meta.get("hyperparams", {}).get("score_move_cap", False))
+    env = GoOutcome(gym.make(env_id, **kwargs), score_cap) if go else gym.make(env_id, **kwargs)
+    rewards, lengths, wins, capped = [], [], [], 0
+    try:
+        for ep in range(episodes):
+            agent.reset()
+            obs, info = env.reset(seed=seed + ep)
+            total, steps, done = 0.0, 0, False
+            while not done:
+                frame = obs["static"] if isinstance(obs, dict) else obs
+                action = agent.act(frame, info["action_mask"] if go else None)
+                if not go:
+                    action = np.clip(np.asarray(action, np.float32), -1.0, 1.0)
+                obs, reward, terminated, truncated, info = env.step(action)
+                total, steps, done = total + float(reward), steps + 1, terminated or truncated
+            rewards.append(total)
+            lengths.append(steps)
+            # Go: a game cut at the move cap is won by area count only for runs trained that way (GoOutcome).
+            capped += go and info.get("reason") == "move_cap"
+            wins.append(bool(info.get("is_success", False)))
+            if on_episode is not None:
+                on_episode(ep, total)
+    finally:
+        env.close()
+    result = {"run": str(run), "env_id": env_id, "episodes": episodes, "seed": seed,
+              "mean_reward": float(np.mean(rewards)), "std_reward": float(np.std(rewards)),
+              "mean_length": float(np.mean(lengths)),
+              ("win_rate" if go else "success_rate"): float(np.mean(wins))}
+    if go:
+        result.update(opponent=kwargs["opponent"], move_cap_games=capped, move_cap_scored=score_cap)
+    write_text_atomic(Path(run) / "eval.json", json.dumps(result, indent=1))
+    return result
