@@ -39,7 +39,14 @@ from einops import rearrange, repeat
 from torch import nn
 from vector_quantize_pytorch import FSQ
 
-from vw_agent.tokenizer import ConvDecoder, ConvEncoder, frames_to_input, frames_to_unit, output_to_frames
+from vw_agent.tokenizer import (
+    ConvDecoder,
+    ConvEncoder,
+    feature_grid,
+    frames_to_input,
+    frames_to_unit,
+    output_to_frames,
+)
 
 
 @dataclass
@@ -60,15 +67,13 @@ class LDMConfig:
         self.levels = tuple(self.levels)
         if self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon}")
-        if self.frame_size % (2 ** len(self.channels)):
-            raise ValueError(f"frame_size {self.frame_size} is not divisible by 2**{len(self.channels)} "
-                             f"(one halving per entry of channels={self.channels})")
+        feature_grid(self.frame_size, self.channels)  # validates
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
 
     @property
     def grid(self) -> int:
-        return self.frame_size // 2 ** len(self.channels)
+        return feature_grid(self.frame_size, self.channels)
 
     @property
     def vocab_size(self) -> int:

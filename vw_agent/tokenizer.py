@@ -103,6 +103,15 @@ class ConvDecoder(nn.Module):
         return self.net(x)
 
 
+def feature_grid(frame_size: int, channels: tuple[int, ...]) -> int:
+    """Side of the feature grid after one stride-2 halving per entry of ``channels``; ValueError if the
+    frame does not halve evenly that many times."""
+    if frame_size % (2 ** len(channels)):
+        raise ValueError(f"frame_size {frame_size} is not divisible by 2**{len(channels)} "
+                         f"(one halving per entry of channels={channels})")
+    return frame_size // 2 ** len(channels)
+
+
 # main class
 
 
@@ -116,14 +125,12 @@ class TokenizerConfig:
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
         self.levels = tuple(self.levels)
-        if self.frame_size % (2 ** len(self.channels)):
-            raise ValueError(f"frame_size {self.frame_size} is not divisible by 2**{len(self.channels)} "
-                             f"(one halving per entry of channels={self.channels})")
+        feature_grid(self.frame_size, self.channels)  # validates
 
     @property
     def grid(self) -> int:
         """Tokens per side: the frame is tokenised into grid x grid ids."""
-        return self.frame_size // 2 ** len(self.channels)
+        return feature_grid(self.frame_size, self.channels)
 
     @property
     def vocab_size(self) -> int:

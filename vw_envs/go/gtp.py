@@ -140,12 +140,7 @@ class GTPClient:
         return text
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        kill_process(self.proc)
 
     def close(self) -> None:
         """Say ``quit`` politely, then make sure the process is gone. Safe to call twice."""
@@ -160,6 +155,16 @@ class GTPClient:
                 pass
         self.kill()
         close_pipes(self.proc)
+
+
+def kill_process(proc: subprocess.Popen) -> None:
+    """Kill an engine process if it still runs and reap it (a bounded wait, never a hang)."""
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def close_pipes(proc: subprocess.Popen) -> None:

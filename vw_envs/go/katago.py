@@ -54,7 +54,7 @@ from vw_envs.errors import (
     SpecError,
 )
 from vw_envs.go.coords import to_gtp
-from vw_envs.go.gtp import close_pipes
+from vw_envs.go.gtp import close_pipes, kill_process
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 INSTALL_HINT = "pip install --no-deps katrain==1.20.0"
@@ -486,13 +486,8 @@ class KataGoEngine:
         return pol
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
         if self.proc is not None:
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            kill_process(self.proc)
 
     def close(self) -> None:
         """Close stdin (KataGo exits), then make sure. Safe to call twice."""
