@@ -36,7 +36,8 @@ def baseline() -> None:
 @click.option("--epochs", default=10, show_default=True, help="BC: passes over the train split.")
 @click.option("--batch-size", default=64, show_default=True, help="BC: batch size.")
 @click.option("--lr", default=3e-4, show_default=True, help="BC: Adam learning rate.")
-@click.option("--max-minutes", default=None, type=float, help="BC: wall-clock budget.")
+@click.option("--max-minutes", default=None, type=float,
+              help="Wall-clock budget (RL: stop at the first step past it; BC: after the epoch that crosses it).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_every, n_envs, eval_freq, eval_episodes,
@@ -80,7 +81,7 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
             algo=algo, env_id=env_id, out=out, timesteps=timesteps, seed=seed, opponent=opponent,
             self_play=self_play, selfplay_every=selfplay_every, n_envs=n_envs, obs_size=obs_size,
             eval_freq=eval_freq, eval_episodes=eval_episodes, checkpoint_freq=checkpoint_freq,
-            subproc=not dummy_vec, progress=not quiet, hyperparams=hp))
+            max_minutes=max_minutes, subproc=not dummy_vec, progress=not quiet, hyperparams=hp))
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "history"}))
 
 
@@ -90,15 +91,19 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
 @click.option("--opponent", default=None, help="Go: opponent spec [default: the run's training opponent].")
 @click.option("--model", default="model", show_default=True, help="SB3: model, best_model or a checkpoint stem.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the first episode (then +1 each).")
-def eval_(run, episodes, opponent, model, seed) -> None:
+@click.option("--score-move-cap/--no-score-move-cap", default=None,
+              help="Go: count games cut at the move cap as won by area count [default: as the run trained; "
+                   "BC: no].")
+def eval_(run, episodes, opponent, model, seed, score_move_cap) -> None:
     """Play --episodes deterministic episodes; print and save eval.json (mean ± std, win/success rate)."""
     import torch
 
     from vw_agent.baselines.sb3 import evaluate_run
 
     torch.set_num_threads(1)  # one policy forward per move: extra threads only contend (see TrainConfig)
-    res = evaluate_run(run, episodes, opponent=opponent, seed=seed, model=model)
+    res = evaluate_run(run, episodes, opponent=opponent, seed=seed, model=model, score_move_cap=score_move_cap)
     rate = "win_rate" if "win_rate" in res else "success_rate"
     click.echo(f"{res['env_id']}: reward {res['mean_reward']:.3f} ± {res['std_reward']:.3f}, "
                f"{rate.replace('_', ' ')} {res[rate]:.3f} over {episodes} episodes"
-               + (f" against {res['opponent']}" if "opponent" in res else ""))
+               + (f" against {res['opponent']} ({res['move_cap_games']} cut at the move cap, "
+                  f"{'scored' if res['move_cap_scored'] else 'not counted as wins'})" if "opponent" in res else ""))

@@ -84,25 +84,17 @@ def play(env_id, black, white, policy, task, render, sgf_path, gif_path, load_pa
             load=load_path)
 
 
-# --- commands defined in their own modules: one import and one add_command line each ---
-from vw_cli.eval import eval_group  # noqa: E402
-
-cli.add_command(eval_group)
-from vw_cli.gtp import gtp  # noqa: E402
-
-cli.add_command(gtp)
-from vw_cli.record import record  # noqa: E402
-
-cli.add_command(record)
-from vw_cli.data import data  # noqa: E402
-
-cli.add_command(data)
+# Commands with their own module (each imports only click at module level, so `vw-agent --help` stays fast).
 from vw_cli.baseline import baseline  # noqa: E402
-
-cli.add_command(baseline)
+from vw_cli.data import data  # noqa: E402
+from vw_cli.eval import eval_group  # noqa: E402
+from vw_cli.gtp import gtp  # noqa: E402
+from vw_cli.imagine import imagine  # noqa: E402
+from vw_cli.record import record  # noqa: E402
 from vw_cli.train import train  # noqa: E402
 
-cli.add_command(train)
+for _command in (record, data, train, imagine, eval_group, baseline, gtp):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_ev
     vw-agent train transformer --data data/go9 --out runs/go9 --preset go9-cpu
     vw-agent train idm         --data data/go9 --out runs/go9 --preset go9-cpu --label-fraction 0.1
     vw-agent train all         --data data/go9 --out runs/go9 --preset go9-cpu
+    torchrun --standalone --nproc_per_node=2 --no-python vw-agent train all --data data/go9 --out runs/go9
     """
     import json
 
@@ -45,4 +46,5 @@ def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_ev
                           seed=seed, resume=resume, ckpt_every=ckpt_every, label_fraction=label_fraction,
                           label_seed=label_seed)
         metrics = train_stage(cfg, progress=not quiet)
-        click.echo(json.dumps({"stage": name, **metrics}))
+        if metrics:  # under torchrun only the first process reports
+            click.echo(json.dumps({"stage": name, **metrics}))

@@ -22,7 +22,7 @@ def test_help_lists_commands():
 def test_players_lists_every_kind():
     res = run("players")
     assert res.exit_code == 0
-    for kind in ("random", "gnugo:level=5", "human", "gtp:"):
+    for kind in ("random", "gnugo:level=5", "human", "gtp:", "videoworld"):
         assert kind in res.output
     assert "apt-get install gnugo" in res.output
 

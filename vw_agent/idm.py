@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from vw_agent.tokenizer import ConvEncoder, frames_to_input
+from vw_agent.tokenizer import ConvEncoder, fit_frames, frames_to_input
 
 
 @dataclass
@@ -68,7 +68,8 @@ class InverseDynamics(nn.Module):
         else the action (b a) squashed into [-1, 1]. ``actions``: move ids (b,) int64, or (b a) floats;
         the loss is cross-entropy, or mean squared error.
         """
-        x0, x1 = frames_to_input(frame), frames_to_input(next_frame)  # (b, 3, h, w) each
+        size = self.config.frame_size  # frames of another size (the tokenizer's) are resized first
+        x0, x1 = frames_to_input(fit_frames(frame, size)), frames_to_input(fit_frames(next_frame, size))
         feats = rearrange(self.frames_enc(torch.cat([x0, x1, x1 - x0], dim=1)), "b c y x -> b (c y x)")
         code_feats = rearrange(self.code_emb(codes), "b s d -> b (s d)")
         out = self.mlp(torch.cat([feats, code_feats], dim=1))

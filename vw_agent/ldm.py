@@ -9,8 +9,10 @@ Choices made here, each because a plain version collapsed on Go video (every cod
 
 * The encoder sees each frame k together with its difference from frame k-1 (still causal), so the few
   changed pixels stand out before any training.
-* The pre-FSQ values are batch-normalised: otherwise a query's learned constant dominates and pushes every
-  code into one saturated corner of the FSQ box.
+* The pre-FSQ values are batch-normalised per future step and FSQ dimension: otherwise a query's learned
+  constant dominates and pushes every code into one saturated corner of the FSQ box. Normalising the steps
+  together is not enough: on 9x9 video at H=5 the variance then came from the step alone, and after 1,200
+  steps each step had one code for every window (5 codes in all, shuffling them changed nothing).
 * The decoder predicts frame t+h as frame t plus a change (zero-initialised: it starts by copying frame t),
   from frame t's feature grid attending to the codes of steps 1..h; changed pixels weigh ``1 + change_weight``
   in the loss. A Go frame differs from the previous one by a stone or two, and this makes the codes, not the
@@ -43,6 +45,7 @@ from vw_agent.tokenizer import (
     ConvDecoder,
     ConvEncoder,
     feature_grid,
+    fit_frames,
     frames_to_input,
     frames_to_unit,
     output_to_frames,
@@ -118,7 +121,7 @@ class LatentDynamicsModel(nn.Module):
         # Batch-standardise the pre-FSQ values: early on, a query's output is mostly its own learned constant
         # (attention averages over many frame tokens), which pushes every code to one saturated corner of
         # the FSQ box; removing the batch mean keeps the codes spread while attention learns to focus.
-        self.fsq_norm = nn.BatchNorm1d(len(config.levels))
+        self.fsq_norm = nn.BatchNorm1d(s * len(config.levels))
         self.fsq = FSQ(levels=list(config.levels))
         # decoder: frame t's grid + codes -> frames t+1..t+H
         self.dec_enc = ConvEncoder(3, config.channels, config.res_blocks)
@@ -153,13 +156,18 @@ class LatentDynamicsModel(nn.Module):
 
     def quantize(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames (b t h w c), t = H+1 -> (codes (b s d) with straight-through gradients, ids (b s) int64)."""
+        frames = fit_frames(frames, self.config.frame_size)
         b, t = frames.shape[:2]
         if t != self.config.horizon + 1:
             raise ValueError(f"the LDM takes H+1 = {self.config.horizon + 1} frames, got {t}")
         x = rearrange(frames_to_input(rearrange(frames, "b t h w c -> (b t) h w c")), "(b t) c h w -> b t c h w", b=b)
         diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)  # causal: k vs k-1
         x = self.frame_enc(rearrange(torch.cat([x, diff], dim=2), "b t c h w -> (b t) c h w"))  # (b t, c, g, g)
-        x = rearrange(x, "(b t) c y x -> b c t y x", b=b)
+        return self._quantize_features(rearrange(x, "(b t) c y x -> b c t y x", b=b))
+
+    def _quantize_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame features (b c t y x) of a window -> (codes (b s d), ids (b s))."""
+        b = x.shape[0]
         x = self.time_conv(F.pad(x, (1, 1, 1, 1, 1, 0)))  # pad time on the left only: causal
         x = self.enc_in(rearrange(x, "b c t y x -> b t (y x) c"))  # (b, t, g*g, dim)
         x = x + self.enc_pos + self.enc_time[:, None, :]
@@ -167,7 +175,8 @@ class LatentDynamicsModel(nn.Module):
         q = repeat(self.queries, "s dim -> b s dim", b=b)
         for block in self.query_blocks:
             q = block(q, ctx, self.self_mask, self.cross_mask)
-        z = rearrange(self.fsq_norm(rearrange(self.to_fsq(q), "b s d -> b d s")), "b d s -> b s d")
+        z = self.fsq_norm(rearrange(self.to_fsq(q), "b s d -> b (s d)"))
+        z = rearrange(z, "b (s d) -> b s d", s=self.config.horizon)
         codes, ids = self.fsq(z)  # (b, s, d), (b, s)
         return codes, ids.long()
 
@@ -176,12 +185,39 @@ class LatentDynamicsModel(nn.Module):
         """Frames (b t h w c), t = H+1 -> code ids (b s) int64."""
         return self.quantize(frames)[1]
 
+    @torch.no_grad()
+    def encode_video(self, frames: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """A whole video (n h w c) -> the codes of every window t..t+H, t < n - H: ids (n-H, s).
+
+        The same as ``encode`` on each window, but each frame's convolutions run twice (as a window's first
+        frame, whose change input is zero, and as a later one), not H+1 times: the token cache's cost.
+        """
+        h = self.config.horizon
+        x = frames_to_input(fit_frames(frames, self.config.frame_size))  # (n, c, h, w)
+        n = len(x)
+        if n <= h:
+            return torch.zeros(0, h, dtype=torch.long)
+
+        def enc(inp: torch.Tensor) -> torch.Tensor:
+            return torch.cat([self.frame_enc(inp[a:a + batch_size]) for a in range(0, len(inp), batch_size)])
+
+        first = enc(torch.cat([x[: n - h], torch.zeros_like(x[: n - h])], dim=1))  # frame t, no change input
+        later = enc(torch.cat([x[1:], x[1:] - x[:-1]], dim=1))  # frame k+1 and its change since k
+        starts = torch.arange(n - h)
+        later_idx = starts[:, None] + torch.arange(h)[None, :]  # (n-h, h): frames t+1..t+h in `later`
+        ids = []
+        for a in range(0, n - h, batch_size):
+            sl = slice(a, a + batch_size)
+            window = torch.cat([first[sl, None], later[later_idx[sl]]], dim=1)  # (b, t, c, g, g)
+            ids.append(self._quantize_features(rearrange(window, "b t c y x -> b c t y x"))[1])
+        return torch.cat(ids)
+
     # --- decoder: frame t + codes -> frames t+1..t+H
 
     def decode_codes(self, frame: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Frame t (b h w c) and FSQ codes (b s d) -> predicted frames t+1..t+H (b s h w c), float in [0, 1]."""
         b, s, g = frame.shape[0], self.config.horizon, self.config.grid
-        x0 = frames_to_input(frame)  # (b, 3, h, w)
+        x0 = frames_to_input(fit_frames(frame, self.config.frame_size))  # (b, 3, h, w)
         grid = self.dec_in(rearrange(self.dec_enc(x0), "b c y x -> b (y x) c")) + self.dec_pos  # (b, n, dim)
         grid = repeat(grid, "b n dim -> b s n dim", s=s) + self.dec_target[None, :, None, :]
         code_tok = repeat(self.code_in(codes) + self.code_step, "b j dim -> b s j dim", s=s)
@@ -203,6 +239,7 @@ class LatentDynamicsModel(nn.Module):
         differ from frame t weighted ``1 + change_weight``: otherwise copying frame t is nearly optimal and
         the codes collapse to one value.
         """
+        frames = fit_frames(frames, self.config.frame_size)
         codes, ids = self.quantize(frames)
         pred = self.decode_codes(frames[:, 0], codes)
         target = frames_to_unit(frames[:, 1:])

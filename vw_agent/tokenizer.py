@@ -42,6 +42,19 @@ def frames_to_unit(frames: torch.Tensor) -> torch.Tensor:
     return frames.float() / 255.0 if frames.dtype == torch.uint8 else frames.float()
 
 
+def fit_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """Frames (... h w c) resized to ``size`` x ``size`` by area averaging, dtype kept; as is if already that size.
+
+    The paper's LDM and IDM see 128 px versions of the tokenizer's 256 px frames.
+    """
+    if frames.shape[-3] == size and frames.shape[-2] == size:
+        return frames
+    lead, c = frames.shape[:-3], frames.shape[-1]
+    x = rearrange(frames.float().reshape(-1, *frames.shape[-3:]), "n h w c -> n c h w")
+    x = rearrange(F.interpolate(x, size=(size, size), mode="area"), "n c h w -> n h w c").reshape(*lead, size, size, c)
+    return x.round().clamp(0, 255).to(torch.uint8) if frames.dtype == torch.uint8 else x
+
+
 def output_to_frames(x: torch.Tensor) -> torch.Tensor:
     """float (b c h w) in [-1, 1] -> float (b h w c) in [0, 1]."""
     return rearrange((x.clamp(-1.0, 1.0) + 1.0) / 2.0, "b c h w -> b h w c")
@@ -121,6 +134,9 @@ class TokenizerConfig:
     channels: tuple[int, ...] = (64, 128, 128, 256, 256, 256)  # one stride-2 stage each: 256 px -> 4x4 tokens
     res_blocks: int = 1  # residual blocks per stage, in the encoder and the decoder
     levels: tuple[int, ...] = (8, 8, 8, 5, 5, 5)  # FSQ levels; the paper's 64,000-code vocabulary
+    adversarial: float = 0.0  # weight of a hinge-GAN term from a PatchGAN critic (0: off; sharper but slower)
+    adversarial_start: int = 1_000  # training steps of plain reconstruction first (VQGAN's warm-up): an early
+    # critic beats a blurry decoder easily, and its gradient then swamps the reconstruction's
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
@@ -147,6 +163,10 @@ class FrameTokenizer(nn.Module):
         self.fsq = FSQ(levels=list(config.levels))  # dim == len(levels): no projections inside FSQ
         self.from_fsq = nn.Conv2d(d, config.channels[-1], 1)
         self.decoder = ConvDecoder(3, config.channels, config.res_blocks)
+        self.critic = PatchCritic() if config.adversarial > 0 else None
+        # training forwards so far; not saved (checkpoints of runs without a critic stay loadable): train.py
+        # sets it to the checkpoint's step on resume
+        self.register_buffer("train_steps", torch.zeros((), dtype=torch.long), persistent=False)
 
     @property
     def vocab_size(self) -> int:
@@ -175,9 +195,47 @@ class FrameTokenizer(nn.Module):
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """uint8 frames (b h w c) -> (reconstruction (b h w c) in [0, 1], ids (b gh gw), loss).
 
-        The loss is the mean squared pixel error in [0, 1] units.
+        The loss is the mean squared pixel error in [0, 1] units. With ``adversarial`` > 0, in training after
+        ``adversarial_start`` steps, it adds the critic's hinge loss and the generator's, weighted adaptively
+        (see :meth:`PatchCritic.losses`).
         """
         codes, ids = self.quantize(frames)
         recon = self.decode_codes(codes)
         loss = F.mse_loss(recon, frames_to_unit(frames))
+        if self.training:
+            self.train_steps += 1
+        if self.critic is not None and self.training and self.train_steps > self.config.adversarial_start:
+            critic_loss, generator_loss = self.critic.losses(frames_to_unit(frames), recon)
+            # VQGAN's adaptive weight: scale the generator's gradient at the decoder's last layer to the
+            # reconstruction's, so ``adversarial`` is a ratio rather than a guess at the two losses' scales
+            last = self.decoder.net[-1].weight
+            g_rec = torch.autograd.grad(loss, last, retain_graph=True)[0]
+            g_gen = torch.autograd.grad(generator_loss, last, retain_graph=True)[0]
+            weight = (g_rec.norm() / (g_gen.norm() + 1e-4)).clamp(max=1e4).detach()
+            loss = loss + critic_loss + self.config.adversarial * weight * generator_loss
         return recon, ids, loss
+
+
+class PatchCritic(nn.Module):
+    """A small PatchGAN critic (Isola et al., https://arxiv.org/abs/1611.07004): real or decoded, per patch."""
+
+    def __init__(self, ch: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2),
+                                 nn.Conv2d(ch, 2 * ch, 4, 2, 1), nn.GroupNorm(_groups(2 * ch), 2 * ch),
+                                 nn.LeakyReLU(0.2), nn.Conv2d(2 * ch, 1, 3, 1, 1))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames (b h w c) float in [0, 1] -> patch logits (b 1 h/4 w/4)."""
+        return self.net(rearrange(frames * 2 - 1, "b h w c -> b c h w"))
+
+    def losses(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(critic hinge loss, generator loss) in one backward pass with one optimiser.
+
+        The critic's loss sees the reconstruction detached, so it trains only the critic; the generator's loss
+        runs the critic with detached weights, so it trains only the autoencoder.
+        """
+        critic = F.relu(1 - self(real)).mean() + F.relu(1 + self(fake.detach())).mean()
+        frozen = {k: v.detach() for k, v in self.named_parameters()}
+        generator = -torch.func.functional_call(self, frozen, (fake,)).mean()
+        return critic, generator

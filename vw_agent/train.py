@@ -4,6 +4,7 @@
 * ``ldm``: windows of H+1 frames; video only, never actions.
 * ``transformer``: reads a token cache (``<data>/tokens/seq-<digest>/``) holding, per frame, the frozen
   tokenizer's ids and the frozen LDM's H codes of frames t..t+H; it is filled once, before the first step.
+  Its condition token is whose turn it is (Go) or the episode's task (tabletop: :func:`tabletop_task_ids`).
 * ``idm``: the seeded labelled share of episodes (``label_fraction``), with codes from the frozen LDM.
 
 Logging: TensorBoard in ``<out>/tb/<stage>/`` (``losses/…``, ``charts/…``, ``eval/…``) and a tqdm bar
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,12 +34,12 @@ import torch
 import torch.nn.functional as F
 
 from vw_agent.data.format import DatasetReader, TokenCache
-from vw_agent.data.loader import WindowConfig, WindowDataset
+from vw_agent.data.loader import WindowConfig, WindowDataset, rank_and_world
 from vw_agent.idm import InverseDynamics
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.metrics import board_accuracy
 from vw_agent.presets import Preset, get_preset
-from vw_agent.tokenizer import FrameTokenizer, to_uint8
+from vw_agent.tokenizer import FrameTokenizer, fit_frames, to_uint8
 from vw_agent.transformer import CODE, FRAME, GPT
 from vw_envs.errors import VWError
 from vw_envs.fileio import atomic_path, write_text_atomic
@@ -63,10 +66,23 @@ class TrainConfig:
     label_fraction: float = 0.1  # idm: the seeded share of episodes whose actions may be read
     label_seed: int = 0  # idm: seed of that share
     eval_windows: int = 64  # windows of the held-out splits used for the end-of-stage metrics
+    agent_positions: int = 200  # idm, Go: held-out positions for the whole agent's metrics (0: skip)
+    grad_clip: float = 1.0  # max global gradient norm (nanoGPT's default)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
+
+
+def lr_at(step: int, steps: int, peak: float) -> float:
+    """Learning rate of step ``step`` of ``steps``: linear warm-up over the first 5% (at most 100 steps), then
+    cosine decay to a tenth of ``peak`` (nanoGPT's schedule). A constant rate let the go9-cpu tokenizer's loss
+    jump 50-fold in its last 30 of 3,000 steps; decaying makes the last checkpoint the settled one."""
+    warmup = max(1, min(100, steps // 20))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
 
 
 def checkpoint_path(out: str | Path, stage: str) -> Path:
@@ -95,6 +111,13 @@ def load_checkpoint(path: Path, *, stage: str, env_id: str | None = None, frame_
         raise CheckpointError(f"{path}: trained on {ck.get('frame_size')} px frames, but the data has "
                               f"{frame_size} px")
     return ck
+
+
+def data_provenance(root: str | Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint learned from: the dataset's folder, sources, size, splits and render settings."""
+    keys = ("kind", "sources", "episodes", "frames", "render", "created", "komi")
+    return {"path": str(root), **{k: meta[k] for k in keys if k in meta},
+            "splits": (meta.get("splits") or {}).get("counts")}
 
 
 def model_config(stage: str, preset: Preset):
@@ -152,20 +175,53 @@ def cache_sequences(tok: FrameTokenizer, ldm: LatentDynamicsModel, root: str | P
         frames = torch.from_numpy(reader.frames(ep, 0, n))  # (n, h, w, c) uint8
         ids = torch.cat([tok.encode(frames[a:a + batch_size]).flatten(1) for a in range(0, n, batch_size)])
         codes = torch.full((n, h), -1, dtype=torch.long)
-        for a in range(0, max(n - h, 0), batch_size):
-            starts = range(a, min(a + batch_size, n - h))
-            codes[a:a + len(starts)] = ldm.encode(torch.stack([frames[t:t + h + 1] for t in starts]))
+        codes[: max(n - h, 0)] = ldm.encode_video(frames, batch_size)
         cache.write(ep, torch.cat([ids, codes], dim=1).numpy().astype(np.int32))
     return name
 
 
-def _batch(ds: WindowDataset, idx: torch.Tensor, preset: Preset) -> dict[str, Any]:
+def tabletop_task_ids() -> dict[str, int]:
+    """Task name -> condition id: its index in ``sorted(TASKS)``, one fixed order, so that checkpoints trained
+    on different tabletop datasets (any subset of tasks) agree on what each id means."""
+    from vw_envs.tabletop.tasks import TASKS
+
+    return {name: i for i, name in enumerate(sorted(TASKS))}
+
+
+def episode_conds(root: str | Path, meta: dict[str, Any], cond_vocab: int) -> dict[int, int] | None:
+    """Tabletop: every episode's condition id (its ``task`` attr, read once here); None for Go, whose
+    condition (whose turn) follows from a window's start."""
+    if meta.get("kind") == "go":
+        return None
+    ids, reader = tabletop_task_ids(), DatasetReader(root)
+    conds = {}
+    for ep in reader.split_ids(None):
+        task = reader.attrs(ep).get("task")
+        if task not in ids:
+            raise VWError(f"{root}: episode {ep} has task {task!r}, not a tabletop task ({', '.join(ids)})")
+        if ids[task] >= cond_vocab:
+            raise VWError(f"{root}: task {task!r} is condition id {ids[task]}, but the preset's cond_vocab is "
+                          f"{cond_vocab}; use a tabletop preset (cond_vocab >= {len(ids)})")
+        conds[ep] = ids[task]
+    reader.close()
+    return conds
+
+
+def _batch(ds: WindowDataset, idx: torch.Tensor, preset: Preset, conds: dict[int, int] | None = None,
+           code_cache: TokenCache | None = None) -> dict[str, Any]:
+    """Windows ``idx`` of ``ds`` stacked; ``code_cache`` (idm): also each window's first-frame LDM codes, read
+    from the transformer's token cache instead of running the frozen LDM on every batch."""
     items = [ds[int(i)] for i in idx]
     batch: dict[str, Any] = {k: torch.stack([it[k] for it in items]) for k in items[0]
                              if isinstance(items[0][k], torch.Tensor)}
     if "tokens" in batch:
-        batch["sequences"] = _sequences(batch["tokens"], torch.tensor([it["start"] for it in items]), preset)
+        cond = None if conds is None else torch.tensor([conds[it["episode"]] for it in items])
+        batch["sequences"] = _sequences(batch["tokens"], torch.tensor([it["start"] for it in items]), preset, cond)
         batch["episodes"] = [(it["episode"], it["start"]) for it in items]
+    if code_cache is not None:
+        g, s = preset.gpt.frame_tokens, preset.idm.codes_per_step
+        batch["codes"] = torch.from_numpy(np.stack([code_cache.read(it["episode"], it["start"], it["start"] + 1)[0]
+                                                    for it in items]))[:, g:g + s].long()
     return batch
 
 
@@ -185,17 +241,19 @@ def load_frozen(out: str | Path, stage: str, env_id: str | None = None, frame_si
     return model.eval().requires_grad_(False)
 
 
-def _sequences(rows: torch.Tensor, start: torch.Tensor, preset: Preset) -> tuple[torch.Tensor, ...]:
+def _sequences(rows: torch.Tensor, start: torch.Tensor, preset: Preset, cond: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, ...]:
     """Cache rows (b, window, g + H) -> frame tokens (b t g), codes (b t-1 s), cond (b,) for the GPT.
 
-    Go's cond is whose turn it is at the window's first frame: black moves first, so the parity of its index
-    (games with setup stones or handicap would need the SGF's PL; the KataGo corpus has none).
+    ``cond`` given (tabletop: the episodes' task ids) is used as is. Otherwise it is Go's whose turn it is at
+    the window's first frame: black moves first, so the parity of its index (games with setup stones or
+    handicap would need the SGF's PL; the KataGo corpus has none).
     """
     c = preset.gpt
     rows = rows.long()
     frames = rows[:, : c.frames, : c.frame_tokens]
     codes = rows[:, : c.frames - 1, c.frame_tokens: c.frame_tokens + c.codes_per_step]
-    return frames, codes, start.long() % 2
+    return frames, codes, (start.long() % 2) if cond is None else cond.long()
 
 
 def _loss(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor], ldm: LatentDynamicsModel | None,
@@ -207,7 +265,7 @@ def _loss(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor], ld
         return model(frames[:, 0])[2]
     if stage == "ldm":
         return model(frames)[2]
-    codes = ldm.encode(frames)[:, :codes_per_step]  # (b, s): what the transformer will predict
+    codes = batch["codes"] if "codes" in batch else ldm.encode(frames)[:, :codes_per_step]  # (b, s)
     return model(frames[:, 0], codes, frames[:, 1], batch["actions"][:, 0])[1]
 
 
@@ -226,16 +284,28 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
         out["board_accuracy"] = board_accuracy(to_uint8(model.decode(model.encode(frames[:, 0]))), frames[:, 0],
                                                board_size)
     if stage == "ldm":
+        frames = fit_frames(frames, model.config.frame_size)
         ids = model.encode(frames)
         target = frames[:, 1:].float() / 255
-        out["recon_mse"] = F.mse_loss(model.decode(frames[:, 0], ids), target).item()
         shuffled = ids[torch.randperm(len(ids), generator=torch.Generator().manual_seed(0))]
-        out["shuffled_codes_mse"] = F.mse_loss(model.decode(frames[:, 0], shuffled), target).item()
+        err = {"": model.decode(frames[:, 0], ids), "shuffled_": model.decode(frames[:, 0], shuffled),
+               "copy_": frames[:, :1].float() / 255}
+        err = {k: ((v - target) ** 2).mean(-1) for k, v in err.items()}  # (b s h w)
+        changed = (frames[:, 1:] != frames[:, :1]).any(dim=-1)
+        out["recon_mse"], out["shuffled_codes_mse"] = err[""].mean().item(), err["shuffled_"].mean().item()
+        # the same on the pixels that change (a stone is ~1% of a Go frame), where the codes must act
+        for k, e in err.items():
+            out[f"changed_px_{k}mse"] = e[changed].mean().item() if changed.any() else float("nan")
         out["distinct_codes"] = float(ids.unique().numel())
     if stage == "idm":
         codes = ldm.encode(frames)[:, :codes_per_step]
         logits, _ = model(frames[:, 0], codes, frames[:, 1])
-        out["action_accuracy"] = (logits.argmax(-1) == batch["actions"][:, 0]).float().mean().item()
+        actions = batch["actions"][:, 0]
+        if model.config.discrete:
+            out["action_accuracy"] = (logits.argmax(-1) == actions).float().mean().item()
+        else:  # the 7-D action; predicting all zeros is the reference an IDM that learned nothing would beat
+            out["action_mse"] = F.mse_loss(logits, actions.float()).item()
+            out["zero_action_mse"] = actions.float().pow(2).mean().item()
     model.train()
     return out
 
@@ -266,18 +336,32 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     lr = cfg.lr or budget.lr
     meta = DatasetReader(cfg.data).meta
     env_id, frame_size = meta["env_id"], int(meta["frame_size"])
-    tokens = tok = None
+    provenance = data_provenance(cfg.data, meta)
+    rank, world = join_process_group()
+    if batch_size % world:
+        raise VWError(f"batch size {batch_size} does not split evenly over {world} processes")
+    tokens = tok = conds = None
     if cfg.stage == "transformer":
-        if meta.get("kind") != "go":
-            raise VWError(f"{cfg.data}: the transformer stage handles Go datasets so far (cond = whose turn)")
+        conds = episode_conds(cfg.data, meta, preset.gpt.cond_vocab)  # None for Go: whose turn
         tok = load_frozen(cfg.out, "tokenizer", env_id, frame_size, cfg.preset)
-        tokens = cache_sequences(tok, load_frozen(cfg.out, "ldm", env_id, frame_size, cfg.preset), cfg.data)
+        ldm_frozen = load_frozen(cfg.out, "ldm", env_id, frame_size, cfg.preset)
+        if rank == 0:  # one process fills the cache; the others then find every episode cached
+            tokens = cache_sequences(tok, ldm_frozen, cfg.data)
+        _barrier(world)
+        tokens = cache_sequences(tok, ldm_frozen, cfg.data)
     train_ds = _dataset(cfg, preset, "train", tokens)
     if len(train_ds) == 0:
         raise VWError(f"{cfg.data}: no training windows of {_window(cfg.stage, preset)} frames "
                       f"(episodes too short for H={preset.ldm.horizon}, or no labelled episodes)")
     board_size = meta.get("render", {}).get("board_size") if meta.get("kind") == "go" else None
     ldm = load_frozen(cfg.out, "ldm", env_id, frame_size, cfg.preset) if cfg.stage == "idm" else None
+    code_cache = None
+    if cfg.stage == "idm":  # the LDM's codes of every window come from the token cache (filled if need be)
+        frozen_tok = load_frozen(cfg.out, "tokenizer", env_id, frame_size, cfg.preset)
+        if rank == 0:
+            cache_sequences(frozen_tok, ldm, cfg.data)
+        _barrier(world)
+        code_cache = TokenCache(cfg.data, cache_sequences(frozen_tok, ldm, cfg.data))
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.stage, preset)
@@ -291,49 +375,102 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
         start = ck["step"]
+        if isinstance(model, FrameTokenizer):
+            model.train_steps.fill_(start)  # the adversarial warm-up counts on from the checkpoint
 
     def payload(step: int) -> dict[str, Any]:
         return {"stage": cfg.stage, "preset": cfg.preset, "step": step, "model": model.state_dict(),
                 "optim": opt.state_dict(), "train_config": asdict(cfg), "env_id": env_id,
-                "frame_size": frame_size, "model_config": asdict(model_config(cfg.stage, preset))}
+                "frame_size": frame_size, "model_config": asdict(model_config(cfg.stage, preset)),
+                "data": provenance}
 
     from torch.utils.tensorboard import SummaryWriter  # lazy: TensorBoard is heavy
     from tqdm import tqdm
 
     unit, per_item = _throughput_unit(cfg.stage, preset)
-    writer = SummaryWriter(str(Path(cfg.out) / "tb" / cfg.stage))
-    bar = tqdm(total=steps, initial=start, desc=cfg.stage, disable=not progress, dynamic_ncols=True)
+    lead = rank == 0  # only the first process writes checkpoints, logs and metrics
+    writer = SummaryWriter(str(Path(cfg.out) / "tb" / cfg.stage)) if lead else None
+    bar = tqdm(total=steps, initial=start, desc=cfg.stage, disable=not (progress and lead), dynamic_ncols=True)
     model.train()
+    runner = StageLoss(cfg.stage, model, ldm, preset.idm.codes_per_step)
+    if world > 1:  # gradients are averaged across processes during backward
+        runner = torch.nn.parallel.DistributedDataParallel(runner)
     t0, loss = time.time(), float("nan")
     for step in range(start, steps):
+        # The global batch is drawn from (seed, step) alone and split by rank, so N processes take exactly the
+        # optimiser steps one process would (and a resumed run sees the batches an uninterrupted one would).
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        batch = _batch(train_ds, torch.randint(0, len(train_ds), (batch_size,), generator=g), preset)
-        loss_t = _loss(cfg.stage, model, batch, ldm, preset.idm.codes_per_step)
+        idx = torch.randint(0, len(train_ds), (batch_size,), generator=g)[rank::world]
+        loss_t = runner(_batch(train_ds, idx, preset, conds, code_cache))
         opt.zero_grad(set_to_none=True)
         loss_t.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, steps, lr)
         opt.step()
         loss = loss_t.item()
         done = step + 1
-        if done % cfg.ckpt_every == 0 or done == steps:
+        if lead and (done % cfg.ckpt_every == 0 or done == steps):
             save_checkpoint(path, payload(done))
         rate = (done - start) * batch_size * per_item / max(time.time() - t0, 1e-9)
-        writer.add_scalar(f"losses/{cfg.stage}", loss, done)
-        writer.add_scalar(f"charts/{cfg.stage}_{unit}_per_s", rate, done)
+        if lead:
+            writer.add_scalar(f"losses/{cfg.stage}", loss, done)
+            writer.add_scalar(f"charts/{cfg.stage}_{unit}_per_s", rate, done)
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}", **{f"{unit}/s": f"{rate:.0f}"})
     bar.close()
-    if start >= steps and not path.exists():
+    if lead and start >= steps and not path.exists():
         save_checkpoint(path, payload(steps))
+    if not lead:
+        _barrier(world)  # wait until the lead has evaluated (it may read what this stage's peers wrote)
+        return {}
 
-    held_out = _held_out(cfg, preset, tokens)
+    held_out = _held_out(cfg, preset, tokens, conds)
     if cfg.stage == "transformer":
         held_out["tokenizer"] = tok
     metrics = evaluate(cfg.stage, model, held_out, ldm, preset.idm.codes_per_step, board_size)
     metrics.update(steps=float(steps), train_loss=loss)
+    if cfg.stage == "idm" and board_size and cfg.agent_positions:
+        metrics.update({f"agent_{k}": v for k, v in _agent_metrics(cfg).items()})
     for k, v in metrics.items():
         writer.add_scalar(f"eval/{cfg.stage}/{k}", v, steps)
     writer.close()
     write_text_atomic(Path(cfg.out) / f"{cfg.stage}-metrics.json", json.dumps(metrics, indent=2))
+    _barrier(world)
+    return metrics
+
+
+class StageLoss(torch.nn.Module):
+    """One stage's training loss as a module, so DistributedDataParallel can wrap it (its forward is the loss)."""
+
+    def __init__(self, stage: str, model: torch.nn.Module, ldm: LatentDynamicsModel | None, codes_per_step: int):
+        super().__init__()
+        self.stage, self.model, self.ldm, self.codes_per_step = stage, model, ldm, codes_per_step
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        return _loss(self.stage, self.model, batch, self.ldm, self.codes_per_step)
+
+
+def join_process_group() -> tuple[int, int]:
+    """(rank, world size); under torchrun (WORLD_SIZE > 1) join its process group first (gloo on CPU)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return rank_and_world()
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        torch.distributed.barrier()
+
+
+def _agent_metrics(cfg: TrainConfig) -> dict[str, float]:
+    """The whole agent on held-out games (vw_agent.eval.imagination), also written to agent-metrics.json."""
+    from vw_agent.agent import AgentConfig, VideoWorldAgent  # the agent loads what this module trains
+    from vw_agent.eval.imagination import evaluate_agent
+
+    agent = VideoWorldAgent.load(cfg.out, AgentConfig(seed=cfg.seed))
+    metrics = evaluate_agent(agent, cfg.data, positions=cfg.agent_positions, seed=cfg.seed)
+    write_text_atomic(Path(cfg.out) / "agent-metrics.json", json.dumps(metrics, indent=2))
     return metrics
 
 
@@ -346,14 +483,15 @@ def _throughput_unit(stage: str, preset: Preset) -> tuple[str, int]:
     return "frames", 1 if stage == "tokenizer" else 2
 
 
-def _held_out(cfg: TrainConfig, preset: Preset, tokens: str | None) -> dict[str, Any]:
+def _held_out(cfg: TrainConfig, preset: Preset, tokens: str | None, conds: dict[int, int] | None = None
+              ) -> dict[str, Any]:
     """Up to ``eval_windows`` windows of the val and test splits (train if both are empty, as in tiny data)."""
     for split in ("val", "test", "train"):
         ds = _dataset(cfg, preset, split, tokens)
         if len(ds):
             n = min(cfg.eval_windows, len(ds))
             idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(cfg.seed))[:n]
-            batch = _batch(ds, idx, preset)
+            batch = _batch(ds, idx, preset, conds)
             if tokens is not None:  # the real frames t, t+1 to judge imagination against
                 batch["next_frames"] = torch.stack([torch.from_numpy(ds.reader.frames(e, s, s + 2))
                                                     for e, s in batch["episodes"]])

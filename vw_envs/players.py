@@ -348,6 +348,10 @@ register_player_kind(PlayerKind(
     "bc", "vw_agent.baselines.bc:BCPlayer", "bc:runs/bc-go9", "torch",
     "a behaviour-cloning baseline run (vw-agent baseline train --algo bc); illegal moves masked"))
 register_player_kind(PlayerKind(
+    "videoworld", "vw_agent.agent:VideoWorldPlayer", "videoworld", "torch",
+    "the VideoWorld agent: the shipped 9x9 checkpoint, or videoworld:RUN (vw-agent train); "
+    "temperature=,top_k=,resample=0|1,draws=,seed=,threads="))
+register_player_kind(PlayerKind(
     "katago", "vw_envs.go.katago:KataGoPlayer", "katago:rank=5k",
     "KataGo from katrain: pip install --no-deps katrain==1.20.0; OpenCL: sudo apt-get install "
     "ocl-icd-libopencl1 pocl-opencl-icd",

@@ -6,6 +6,7 @@ import torch
 from tests.agent.conftest import train_steps, went_down, windows
 from vw_agent.ldm import LatentDynamicsModel, LDMConfig
 from vw_agent.presets import get_preset
+from vw_agent.tokenizer import fit_frames
 
 
 def small(horizon: int = 3) -> LatentDynamicsModel:
@@ -82,3 +83,36 @@ def test_loss_goes_down_on_real_go_video(go_dataset):
 
     losses = train_steps(ldm, step, 25, lr=1e-3)
     assert went_down(losses, 0.8), " ".join(f"{x:.4f}" for x in losses)
+
+
+def test_each_step_codes_vary_across_windows(go_dataset):
+    """Pre-FSQ values are normalised per future step: no step can hand every window the same code (the
+    collapse seen when all steps shared one normalisation), whatever the queries' learned constants."""
+    ldm = small(horizon=3).train()
+    with torch.no_grad():
+        ldm.queries.add_(torch.randn_like(ldm.queries) * 10)  # steps far apart: what shared statistics fail on
+        frames = windows(go_dataset, 4)["frames"][:32]
+        ids = ldm.quantize(frames)[1]
+    assert all(ids[:, k].unique().numel() > 4 for k in range(3)), ids
+
+
+def test_frames_of_another_size_are_resized():
+    """The paper's LDM sees 128 px versions of 256 px video: frames of another size are area-resized."""
+    ldm = small(horizon=1)
+    frames = torch.randint(0, 256, (2, 2, 128, 128, 3), dtype=torch.uint8)
+    pred, ids, _ = ldm(frames)
+    assert pred.shape == (2, 1, 64, 64, 3) and ids.shape == (2, 1)
+    assert torch.equal(ldm.encode(frames), ldm.encode(fit_frames(frames, 64)))
+
+
+def test_encode_video_equals_encode_per_window(go_dataset):
+    """The token cache's shortcut (each frame's convolutions shared by the windows holding it) gives the codes
+    of encoding every window on its own."""
+    from vw_agent.data.format import DatasetReader
+
+    ldm = small(horizon=3)
+    reader = DatasetReader(go_dataset)
+    frames = torch.from_numpy(reader.frames(reader.split_ids(None)[0]))[:40]
+    windows_ = torch.stack([frames[t:t + 4] for t in range(len(frames) - 3)])
+    assert torch.equal(ldm.encode_video(frames, batch_size=16), ldm.encode(windows_))
+    assert ldm.encode_video(frames[:3]).shape == (0, 3)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 import torch
@@ -32,8 +33,8 @@ from vw_envs.errors import DatasetError
 
 
 def cfg(data, out, stage="tokenizer", **kw) -> TrainConfig:
-    return TrainConfig(stage=stage, data=str(data), out=str(out), preset="tiny", ckpt_every=2, eval_windows=8,
-                       label_fraction=1.0, **kw)
+    kw = {"ckpt_every": 2, "eval_windows": 8, "label_fraction": 1.0, "agent_positions": 8, **kw}
+    return TrainConfig(stage=stage, data=str(data), out=str(out), preset="tiny", **kw)
 
 
 def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
@@ -46,7 +47,8 @@ def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
         assert list((tmp_path / "tb" / stage).glob("events.out.tfevents.*"))  # TensorBoard scalars
     assert 0 <= metrics["action_accuracy"] <= 1
     ldm = json.loads((tmp_path / "ldm-metrics.json").read_text())
-    assert {"recon_mse", "shuffled_codes_mse", "distinct_codes"} <= set(ldm)
+    assert {"recon_mse", "shuffled_codes_mse", "changed_px_mse", "changed_px_shuffled_mse", "distinct_codes"} \
+        <= set(ldm)
     tok = json.loads((tmp_path / "tokenizer-metrics.json").read_text())
     assert 0 <= tok["board_accuracy"] <= 1
     gpt = json.loads((tmp_path / "transformer-metrics.json").read_text())
@@ -70,9 +72,23 @@ def test_sequence_cache_rows(go_dataset, tmp_path):
     assert (rows[n - h:, g:] == -1).all() and (rows[: n - h, g:] >= 0).all()
 
 
-def test_resume_equals_uninterrupted(go_dataset, tmp_path):
+def test_resume_equals_uninterrupted(go_dataset, tmp_path, monkeypatch):
+    """A run killed right after its step-3 checkpoint and resumed ends bit-identical to an uninterrupted one
+    (same batches, same learning-rate schedule)."""
+    import vw_agent.train as train_mod
+
     train_stage(cfg(go_dataset, tmp_path / "a", steps=6), progress=False)
-    train_stage(cfg(go_dataset, tmp_path / "b", steps=3), progress=False)
+    real_save = train_mod.save_checkpoint
+
+    def save_then_die(path, payload):
+        real_save(path, payload)
+        if payload["step"] == 3:
+            raise KeyboardInterrupt  # as a kill between two steps
+
+    monkeypatch.setattr(train_mod, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_stage(cfg(go_dataset, tmp_path / "b", steps=6, ckpt_every=3), progress=False)
+    monkeypatch.setattr(train_mod, "save_checkpoint", real_save)
     train_stage(cfg(go_dataset, tmp_path / "b", steps=6, resume=True), progress=False)
     a = torch.load(tmp_path / "a" / "tokenizer.pt", weights_only=False)
     b = torch.load(tmp_path / "b" / "tokenizer.pt", weights_only=False)
@@ -145,3 +161,52 @@ def test_cli_errors_exit_2(go_dataset, tmp_path):
     proc = _cli("train", "ldm", "--data", str(go_dataset), "--out", str(tmp_path), "--preset", "nope")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "unknown preset 'nope'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("stage", ["tokenizer", "transformer"])
+def test_torchrun_two_processes_take_the_steps_of_one(go_dataset, tmp_path, stage):
+    """``torchrun --nproc_per_node=2`` (DDP over gloo) splits each global batch by rank: the weights after
+    3 steps equal a single process's. The transformer stage also fills the token cache from one rank."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out in (one, two):
+        for earlier in STAGES[: STAGES.index(stage)]:
+            train_stage(cfg(go_dataset, out, earlier, steps=2), progress=False)
+    args = ["train", stage, "--data", str(go_dataset), "--preset", "tiny", "--steps", "3", "--batch-size", "8",
+            "--quiet"]
+    out1, err1 = _cli(*args, "--out", str(one)).communicate(timeout=180)
+    assert err1.strip() == "" or "Traceback" not in err1, err1
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = Path(sys.executable).parent / "torchrun"
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node=2", "--no-python",
+                           str(Path(sys.executable).parent / "vw-agent"), *args, "--out", str(two)],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(proc.stdout.strip().splitlines()) == 1  # one report, from rank 0
+    a = load_checkpoint(checkpoint_path(one, stage), stage=stage)["model"]
+    b = load_checkpoint(checkpoint_path(two, stage), stage=stage)["model"]
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], atol=2e-5, rtol=1e-4, msg=k)
+
+
+def test_lr_schedule_warms_up_then_decays_to_a_tenth():
+    from vw_agent.train import lr_at
+
+    lrs = [lr_at(s, 1000, 1e-3) for s in range(1000)]
+    assert lrs[0] < lrs[49] == pytest.approx(1e-3)  # 50 warm-up steps (5%)
+    assert all(a >= b for a, b in zip(lrs[49:], lrs[50:], strict=False))  # then never rises
+    assert lrs[-1] == pytest.approx(1e-4, rel=0.01)
+
+
+def test_idm_reads_the_ldm_codes_from_the_token_cache(go_dataset, tmp_path):
+    """The IDM's training codes come from the token cache, and equal the frozen LDM's codes of each window."""
+    from vw_agent.train import _batch, _dataset
+
+    for stage in ("tokenizer", "ldm"):
+        train_stage(cfg(go_dataset, tmp_path, stage, steps=2), progress=False)
+    p = get_preset("tiny")
+    tok, ldm = load_frozen(tmp_path, "tokenizer"), load_frozen(tmp_path, "ldm")
+    cache = TokenCache(go_dataset, cache_sequences(tok, ldm, go_dataset))
+    ds = _dataset(cfg(go_dataset, tmp_path, "idm"), p, "train")
+    batch = _batch(ds, torch.arange(8), p, code_cache=cache)
+    assert torch.equal(batch["codes"], ldm.encode(batch["frames"])[:, : p.idm.codes_per_step])

@@ -69,6 +69,20 @@ def test_bc_player_plays_legal_moves(bc_run):
     env.close()
 
 
+@pytest.mark.slow
+def test_bc_eval_scores_move_cap_games_only_when_asked(bc_run):
+    """BC has no training env, so games cut at the move cap are not wins unless --score-move-cap says so."""
+    from vw_agent.baselines.sb3 import evaluate_run
+
+    out, _ = bc_run
+    plain = evaluate_run(out, 2, opponent="random")
+    scored = evaluate_run(out, 2, opponent="random", score_move_cap=True)
+    assert plain["move_cap_scored"] is False and scored["move_cap_scored"] is True
+    assert plain["move_cap_games"] == scored["move_cap_games"]  # same seeds, same games
+    # Unscored, a game cut at the cap is never a win; scored, it may be.
+    assert plain["win_rate"] * 2 <= 2 - plain["move_cap_games"] and plain["win_rate"] <= scored["win_rate"]
+
+
 def test_bc_agent_masks_and_rejects_wrong_runs(bc_run, tmp_path):
     from vw_agent.baselines import BaselineError
 

@@ -99,6 +99,17 @@ def test_learn_save_load_same_predict(algo, env_id, tmp_path):
         assert act.shape == (7,) and act.dtype == np.float32 and np.all(np.abs(act) <= 1)
 
 
+def test_max_minutes_stops_training_and_still_saves(tmp_path):
+    """A spent wall-clock budget stops learn() at its first step, long before --timesteps; the model is saved."""
+    out = tmp_path / "run"
+    summary = train(tiny_config("ppo", GO9, out, timesteps=100_000, max_minutes=1e-6))
+    assert summary["stopped_by_time"] is True and summary["timesteps"] < 100_000
+    assert (out / "model.zip").exists() and json.loads((out / "summary.json").read_text()) == summary
+    assert train(tiny_config("ppo", GO9, tmp_path / "full"))["stopped_by_time"] is False
+    with pytest.raises(BaselineError, match="max_minutes must be > 0"):
+        TrainConfig("ppo", GO9, "x", max_minutes=0)
+
+
 def test_frame_pipeline_matches_vec_frame_stack(tmp_path):
     """The players' preprocessing is the training envs' one: same frames, same stack."""
     cfg = TrainConfig("ppo", GO9, str(tmp_path))

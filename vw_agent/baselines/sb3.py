@@ -196,6 +196,9 @@ class TrainConfig:
     eval_freq: int = 10_000  # env steps between evaluations (0: none)
     eval_episodes: int = 10
     checkpoint_freq: int = 50_000  # env steps between checkpoints (0: none)
+    # Wall-clock budget of the whole run (env set-up included); training stops at the first step past it
+    # and saves as usual. Linear schedules still decay over ``timesteps``, so pick both together.
+    max_minutes: float | None = None
     subproc: bool = True  # SubprocVecEnv when n_envs > 1 (False: DummyVecEnv, for tests)
     progress: bool = True
     verbose: int = 0
@@ -210,6 +213,8 @@ class TrainConfig:
         if not 36 <= self.obs_size <= MAX_OBS_SIZE:
             raise BaselineError(f"obs_size must be in 36..{MAX_OBS_SIZE} (SB3's CnnPolicy needs >= 36), "
                                 f"got {self.obs_size}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise BaselineError(f"max_minutes must be > 0, got {self.max_minutes}")
         if self.self_play and not self.env_id.startswith(GO_PREFIX):
             raise BaselineError(f"--self-play is for the Go envs, not {self.env_id}")
 
@@ -245,8 +250,20 @@ def peak_rss_mib() -> dict[str, float]:
             "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib, 1)}
 
 
-def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: int) -> list[Any]:
+def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: int,
+               deadline: float | None = None) -> list[Any]:
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
+
+    class TimeBudget(BaseCallback):
+        """Stops training (returns False) at the first step past ``deadline`` (``time.time()`` seconds)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stopped = False
+
+        def _on_step(self) -> bool:
+            self.stopped = time.time() >= deadline
+            return not self.stopped
 
     class Progress(BaseCallback):
         """tqdm over env steps (SB3's own bar needs `rich`, which we do not ship)."""
@@ -288,6 +305,8 @@ def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: i
         cbs.append(SelfPlay())
     if cfg.progress:
         cbs.append(Progress())
+    if deadline is not None:
+        cbs.append(TimeBudget())
     return cbs
 
 
@@ -322,15 +341,17 @@ def train_model(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
                                  tensorboard_log=str(run / "tb"), device="cpu", **kwargs)
     if cfg.self_play:
         save_atomic(model, run / "selfplay.zip")  # the frozen copy starts as the untrained policy
+    deadline = None if cfg.max_minutes is None else t0 + 60 * cfg.max_minutes
+    callbacks = _callbacks(cfg, run, eval_env, n_envs, r["timesteps"], deadline)
     try:
-        model.learn(r["timesteps"], callback=_callbacks(cfg, run, eval_env, n_envs, r["timesteps"]),
-                    tb_log_name=cfg.algo)
+        model.learn(r["timesteps"], callback=callbacks, tb_log_name=cfg.algo)
         model.save(str(run / "model.zip"))
     finally:
         venv.close()
         eval_env.close()
     summary: dict[str, Any] = {"algo": cfg.algo, "env_id": cfg.env_id, "timesteps": int(model.num_timesteps),
-                               "seconds": round(time.time() - t0, 1), "peak_rss_mib": peak_rss_mib()}
+                               "seconds": round(time.time() - t0, 1), "peak_rss_mib": peak_rss_mib(),
+                               "stopped_by_time": any(getattr(cb, "stopped", False) for cb in callbacks)}
     if (run / "evaluations.npz").exists():
         ev = np.load(run / "evaluations.npz")
         last = ev["results"][-1]
@@ -515,10 +536,15 @@ class SB3Policy:
 
 
 def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None = None, seed: int = 0,
-                 model: str = "model", on_episode: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+                 model: str = "model", score_move_cap: bool | None = None,
+                 on_episode: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Play ``episodes`` episodes of the run's env with its agent (SB3 or BC), deterministic; Go games
     against ``opponent`` (default: the run's evaluation opponent). Writes and returns ``eval.json``:
-    mean ± std reward, and the win (Go) or success (tabletop) rate."""
+    mean ± std reward, and the win (Go) or success (tabletop) rate.
+
+    ``score_move_cap`` (Go): whether a game cut at the move cap counts as won by area count; None: as the
+    run was trained (BC runs have no training env: not scored). Set it to compare BC with the RL runs
+    against ``random``, which never passes, so nearly all its games are cut."""
     import vw_envs  # noqa: F401
 
     meta = read_run(run)
@@ -534,7 +560,8 @@ def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None 
     if go:
         kwargs["opponent"] = opponent or kwargs.get("opponent", "random")
         kwargs.setdefault("agent_color", "black")
-    score_cap = bool(meta.get("hyperparams", {}).get("score_move_cap", False))
+    score_cap = bool(meta.get("hyperparams", {}).get("score_move_cap", False)) if score_move_cap is None \
+        else score_move_cap
     env = GoOutcome(gym.make(env_id, **kwargs), score_cap) if go else gym.make(env_id, **kwargs)
     rewards, lengths, wins, capped = [], [], [], 0
     try:

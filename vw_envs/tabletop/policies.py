@@ -22,6 +22,7 @@ POLICY_KINDS: dict[str, str] = {
     "noop": "vw_envs.tabletop.policies:NoopPolicy",
     "sb3": "vw_agent.baselines.sb3:SB3Policy",
     "bc": "vw_agent.baselines.bc:BCPolicy",
+    "videoworld": "vw_agent.agent_tabletop:VideoWorldPolicy",
 }
 
 

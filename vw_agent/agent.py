@@ -1,0 +1,300 @@
+"""The VideoWorld agent: it imagines the next frame and reads its move off the imagined change.
+
+VideoWorld (https://arxiv.org/abs/2501.09781) never sees the rules of Go. To choose a move on frame t:
+
+1. the tokenizer turns frame t into g token ids;
+2. the GPT, given ``[whose turn][frame t]``, samples the H LDM codes and then frame t+1's g ids;
+3. the tokenizer decodes frame t+1: the imagination;
+4. the IDM maps (frame t, the codes, the imagined frame t+1) to a move.
+
+**Legal moves.** In play and evaluation the agent draws a fresh imagination when the IDM's move is illegal,
+up to ``draws`` draws in all (the paper's release: 10), and counts how often its *first* draw was illegal
+(``first_sample_illegal``: the paper's legal-rate metric, read by ``vw_agent.eval.knowledge``). When every
+draw is illegal it plays the likeliest legal move of the last draw's IDM reading (``fallbacks`` counts
+those). With ``resample=False`` it plays its first draw, legal or not, and the referee forfeits an illegal one.
+
+The agent loads a run folder (``vw-agent train``) or the checkpoint shipped in the package
+(``assets/checkpoints/go9``). ``videoworld`` / ``videoworld:RUN`` / ``videoworld:run=RUN,temperature=1,...``
+make it a player wherever a player spec is accepted.
+
+Axis letters: b batch (draws), h w pixels, c channels, g tokens per frame, s codes per step.
+
+Example:
+    >>> agent = VideoWorldAgent.load("runs/go9")
+    >>> frames = agent.imagine(frame, steps=4, to_play="black")   # 4 imagined frames, uint8 (h, w, 3)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vw_agent.idm import InverseDynamics
+from vw_agent.tokenizer import FrameTokenizer, to_uint8
+from vw_agent.train import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen
+from vw_agent.transformer import CODE, COND, FRAME, GPT
+from vw_envs.errors import SpecError
+from vw_envs.fileio import atomic_path, write_text_atomic
+from vw_envs.players import BasePlayer, GameState, PlayerSpec
+
+SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videoworld`` spec loads
+
+
+def shipped_run(name: str = SHIPPED) -> Path:
+    """The folder of a checkpoint shipped as package data (``vw_assets/checkpoints/<name>``)."""
+    import vw_assets
+
+    return Path(vw_assets.__file__).parent / "checkpoints" / name
+
+
+@dataclass
+class AgentConfig:
+    temperature: float = 1.0  # sampling temperature of the codes and frame tokens (0: greedy, deterministic)
+    top_k: int | None = None  # keep the k likeliest ids per position (None: the full distribution)
+    resample: bool = True  # draw a new imagination when the move read off it is illegal (the paper's release)
+    draws: int = 10  # imaginations per move at most, the first included (the paper's release: 10)
+    seed: int = 0  # sampling seed; a player's ``reset(seed=...)`` reseeds it
+    # torch CPU threads while acting (None: leave torch's setting alone). 1 by default: batch-1 steps of these
+    # small networks gain little from more, and with players sharing the cores (ladder workers, GNU Go) torch's
+    # spinning threads made moves take ~9 s instead of ~0.1 s
+    threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.draws < 1:
+            raise ValueError(f"draws must be >= 1, got {self.draws}")
+
+
+class VideoWorldAgent:
+    """The four trained networks of one run, and acting by imagination (Go)."""
+
+    def __init__(self, tokenizer: FrameTokenizer, gpt: GPT, idm: InverseDynamics, info: dict[str, Any],
+                 config: AgentConfig | None = None):
+        self.tokenizer, self.gpt, self.idm = tokenizer, gpt, idm
+        self.info = info  # env_id, frame_size, preset, data provenance (from the checkpoints)
+        self.config = config or AgentConfig()
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.board_size: int | None = (info.get("data") or {}).get("render", {}).get("board_size")
+        self.last_imagination: list[np.ndarray] | None = None  # frames imagined behind the last act
+        self.first_sample_illegal = 0  # moves whose first draw was illegal
+        self.fallbacks = 0  # moves where every draw was illegal
+        self.moves = 0  # moves chosen
+
+    # --- loading and saving
+
+    @classmethod
+    def load(cls, run: str | Path, config: AgentConfig | None = None) -> VideoWorldAgent:
+        """The agent of run folder ``run`` (the IDM's checkpoint names env, frame size and preset; the
+        tokenizer and GPT must match it)."""
+        run = Path(run)
+        if not run.is_dir():
+            raise CheckpointError(f"{run}: no such run folder (train one with vw-agent train all)")
+        head = load_checkpoint(checkpoint_path(run, "idm"), stage="idm")
+        env_id, size, preset = head["env_id"], head["frame_size"], head["preset"]
+        tok = load_frozen(run, "tokenizer", env_id, size, preset)
+        gpt = load_frozen(run, "transformer", env_id, size, preset)
+        idm = load_frozen(run, "idm", env_id, size, preset)
+        info = {"run": str(run), "env_id": env_id, "frame_size": size, "preset": preset, "data": head.get("data")}
+        return cls(tok, gpt, idm, info, config)
+
+    @property
+    def frame_size(self) -> int:
+        return int(self.info["frame_size"])
+
+    @property
+    def render_config(self):
+        """The Go renderer settings of the training video: the agent must see boards drawn the same way."""
+        from vw_envs.go.render import RenderConfig
+
+        render = (self.info.get("data") or {}).get("render") or {}
+        return RenderConfig(self.frame_size, bool(render.get("last_move_marker", False)),
+                            bool(render.get("coordinates", False)))
+
+    def reseed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
+
+    # --- imagination
+
+    @torch.no_grad()
+    def draw(self, frame: np.ndarray, cond: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """n imaginations of the step after ``frame`` given condition ``cond`` (Go: 0 black / 1 white to play;
+        tabletop: the task id) -> (codes (b s), frame t+1 (b h w c) float in [0, 1], IDM output (b a))."""
+        gpt, c = self.gpt, self.gpt.config
+        off = c.offsets
+        if frame.shape != (self.frame_size, self.frame_size, 3):
+            raise ValueError(f"frame has shape {frame.shape}, the agent sees ({self.frame_size}, {self.frame_size}, 3)")
+        x = torch.from_numpy(np.ascontiguousarray(frame))[None]  # (1, h, w, c) uint8
+        ids = self.tokenizer.encode(x).flatten(1) + off[FRAME]  # (1, g)
+        prefix = torch.cat([torch.tensor([[cond + off[COND]]]), ids], dim=1).expand(n, -1)
+        seq = gpt.generate(prefix, c.codes_per_step + c.frame_tokens, temperature=self.config.temperature,
+                           top_k=self.config.top_k, generator=self.generator)[:, prefix.shape[1]:]
+        codes = seq[:, : c.codes_per_step] - off[CODE]  # (b, s)
+        g = self.tokenizer.config.grid
+        nxt_ids = (seq[:, c.codes_per_step:] - off[FRAME]).reshape(n, g, g)
+        imagined = self.tokenizer.decode(nxt_ids)  # (b, h, w, c) in [0, 1]
+        out, _ = self.idm(x.expand(n, -1, -1, -1), codes, imagined)
+        return codes, imagined, out
+
+    def imagine(self, frame: np.ndarray, steps: int = 1, to_play: str = "black") -> list[np.ndarray]:
+        """Roll the world model ``steps`` moves ahead of ``frame`` (colours alternating from ``to_play``):
+        a list of ``steps`` uint8 frames (h, w, 3). Each step sees only the frame before it, as in training."""
+        frames, cur = [], frame
+        with self.threads():
+            for k in range(steps):
+                cond = (0 if to_play == "black" else 1) ^ (k % 2)
+                _, imagined, _ = self.draw(cur, cond, 1)
+                cur = to_uint8(imagined[0]).numpy()
+                frames.append(cur)
+        return frames
+
+    # --- acting
+
+    def act(self, frame: np.ndarray, to_play: str, legal_mask: np.ndarray | None = None) -> int:
+        """The move (action index, N*N = pass) chosen on ``frame`` for ``to_play``; see the module docstring.
+
+        ``legal_mask`` (bool, N*N+1) is used only to judge draws, never to steer the imagination.
+        """
+        cond = 0 if to_play == "black" else 1
+        with self.threads():
+            _, imagined, out = self.draw(frame, cond, 1)
+            move = int(out[0].argmax())
+            self.moves += 1
+            chosen = 0
+            if legal_mask is not None and not legal_mask[move]:
+                self.first_sample_illegal += 1
+                if self.config.resample and self.config.draws > 1:
+                    # the other draws in one batch: the first legal one in draw order is what drawing them one
+                    # at a time would have played
+                    _, more, more_out = self.draw(frame, cond, self.config.draws - 1)
+                    imagined, out = torch.cat([imagined, more]), torch.cat([out, more_out])
+                    reads = out.argmax(-1)
+                    legal = torch.from_numpy(np.asarray(legal_mask, dtype=bool))[reads]
+                    if legal.any():
+                        chosen = int(legal.nonzero()[0])
+                        move = int(reads[chosen])
+                    else:
+                        self.fallbacks += 1
+                        chosen = len(out) - 1
+                        logits = out[-1].masked_fill(~torch.from_numpy(np.asarray(legal_mask, dtype=bool)),
+                                                     float("-inf"))
+                        move = int(logits.argmax())
+        self.last_imagination = [to_uint8(imagined[chosen]).numpy()]
+        return move
+
+    def stats(self) -> dict[str, float]:
+        """Moves chosen, first draws illegal, fallbacks, and the first-draw legal rate."""
+        rate = 1.0 - self.first_sample_illegal / self.moves if self.moves else float("nan")
+        return {"moves": self.moves, "first_sample_illegal": self.first_sample_illegal, "fallbacks": self.fallbacks,
+                "first_sample_legal_rate": rate}
+
+    def threads(self) -> _TorchThreads:
+        """A context in which torch uses ``config.threads`` CPU threads (acting only; restored after)."""
+        return _TorchThreads(self.config.threads)
+
+
+class _TorchThreads:
+    """Set torch's CPU threads for a block, then restore them (no-op for None)."""
+
+    def __init__(self, n: int | None):
+        self.n, self.old = n, None
+
+    def __enter__(self) -> None:
+        if self.n is not None:
+            self.old = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.old is not None:
+            torch.set_num_threads(self.old)
+
+
+# ----------------------------------------------------------------------------- the player
+
+_KEYS = {"run", "temperature", "top_k", "resample", "draws", "seed", "threads"}
+
+
+class VideoWorldPlayer(BasePlayer):
+    """The agent as a Go :class:`~vw_envs.players.Player`: ``videoworld`` (the shipped 9x9 checkpoint),
+    ``videoworld:RUN`` or ``videoworld:run=RUN,temperature=T,top_k=K,resample=0|1,draws=D,seed=S,threads=N``."""
+
+    def __init__(self, run: str | Path | None = None, config: AgentConfig | None = None):
+        run = Path(run) if run is not None else shipped_run()
+        self.agent = VideoWorldAgent.load(run, config)
+        if not self.agent.info["env_id"].startswith("VideoGo-"):
+            raise CheckpointError(f"{run}: trained on {self.agent.info['env_id']}; as a Go player use a Go run")
+        self.render_config = self.agent.render_config  # GameState.frame draws the board as the video did
+        self.name = "videoworld" if run == shipped_run() else f"videoworld:{run}"
+
+    @classmethod
+    def from_spec(cls, spec: PlayerSpec) -> VideoWorldPlayer:
+        spec.check_keys(_KEYS, arg_allowed=True)
+        run = spec.arg or spec.params.get("run")
+        top_k = spec.get_int("top_k", 0, 0, 1_000_000)
+        cfg = AgentConfig(temperature=spec.get_float("temperature", 1.0, 0.0, 100.0), top_k=top_k or None,
+                          resample=spec.get_int("resample", 1, 0, 1) == 1, draws=spec.get_int("draws", 10, 1, 1000),
+                          seed=spec.get_int("seed", 0, 0, 2**31 - 1),
+                          threads=spec.get_int("threads", 1, 0, 1024) or None)
+        return cls(run, cfg)
+
+    @property
+    def last_imagination(self) -> list[np.ndarray] | None:
+        return self.agent.last_imagination
+
+    @property
+    def first_sample_illegal(self) -> int:
+        return self.agent.first_sample_illegal
+
+    def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
+        super().reset(board_size, komi, color, seed=seed)
+        if self.agent.board_size is not None and board_size != self.agent.board_size:
+            raise SpecError(f"{self.name} learned {self.agent.board_size}x{self.agent.board_size} Go from video; "
+                            f"it cannot play {board_size}x{board_size}")
+        self.agent.first_sample_illegal = self.agent.fallbacks = self.agent.moves = 0
+        self.agent.last_imagination = None
+        self.agent.reseed(self.agent.config.seed if seed is None else seed)
+
+    def genmove(self, state: GameState) -> int:
+        return self.agent.act(state.frame, state.to_play, state.legal_mask)
+
+
+# ----------------------------------------------------------------------------- shipping a run
+
+
+def export_run(run: str | Path, dest: str | Path) -> Path:
+    """Copy run ``run``'s four models to ``dest`` without optimiser state (for shipping), with its metrics.
+
+    Each checkpoint keeps its config, preset, env, frame size and data provenance; ``dest/run.json`` lists
+    them. Files are written atomically, and ``dest`` is replaced only when every file is written.
+    """
+    run, dest = Path(run), Path(dest)
+    stage_dir = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    stage_dir.mkdir(parents=True)
+    summary: dict[str, Any] = {"source": str(run), "stages": {}}
+    for stage in STAGES:
+        ck = load_checkpoint(checkpoint_path(run, stage), stage=stage)
+        ck.pop("optim", None)
+        with atomic_path(checkpoint_path(stage_dir, stage)) as tmp:
+            torch.save(ck, tmp)
+        metrics_file = run / f"{stage}-metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
+        if metrics is not None:
+            shutil.copyfile(metrics_file, stage_dir / metrics_file.name)
+        summary["stages"][stage] = {"steps": ck["step"], "preset": ck["preset"], "metrics": metrics,
+                                    "train_config": ck.get("train_config")}
+        summary.update(env_id=ck["env_id"], frame_size=ck["frame_size"], data=ck.get("data"))
+    for extra in ("agent-metrics.json",):
+        if (run / extra).exists():
+            shutil.copyfile(run / extra, stage_dir / extra)
+    write_text_atomic(stage_dir / "run.json", json.dumps(summary, indent=2, default=str))
+    if dest.exists():
+        shutil.rmtree(dest)
+    stage_dir.rename(dest)
+    return dest
