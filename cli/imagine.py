@@ -1,7 +1,12 @@
-"""``vw-agent imagine``: let a trained agent dream a game forward from a position, and say what it dreamt.
+"""``vw-agent imagine``: let a trained agent dream forward from a real frame, and say what it dreamt.
 
-Each imagined frame is read back through the renderer's inverse; the command prints the move it shows and
+Go: each imagined frame is read back through the renderer's inverse; the command prints the move it shows and
 whether that move is legal, and writes the frames (the real start first) as a GIF.
+
+Tabletop: the agent imagines ``--steps`` frames of the task from the env's first frame and reads an action off
+each; the real env is then stepped with those actions (open loop), and the command prints how far each
+imagined frame is from the real one, beside the error of just repeating the start frame. The GIF shows the
+imagined frames (left) beside the real ones (right).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import click
 @click.command()
 @click.option("--run", default=None, type=click.Path(file_okay=False),
               help="Run folder (vw-agent train) [default: the shipped 9x9 checkpoint].")
-@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True, help="Go env id (board size).")
+@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True,
+              help="A Go env id (its board size) or a tabletop env id (a tabletop --run).")
+@click.option("--task", default=None, help="Tabletop: the task [default: the env's; required for MultiTask].")
 @click.option("--moves", default="", help="Moves played before imagining, as GTP vertices: 'E5 C3 pass'.")
 @click.option("--sgf", "sgf_path", default=None, type=click.Path(dir_okay=False, exists=True),
               help="Start from this SGF game instead (after --move-number moves).")
@@ -22,12 +29,13 @@ import click
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @click.option("--gif", "gif_path", default=None, type=click.Path(dir_okay=False), help="Write the frames as a GIF.")
 @click.option("--scale", default=4, show_default=True, help="GIF pixel upscaling (nearest neighbour).")
-def imagine(run, env_id, moves, sgf_path, move_number, steps, temperature, seed, gif_path, scale):
-    """Imagine STEPS moves ahead with the agent's world model.
+def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature, seed, gif_path, scale):
+    """Imagine STEPS moves (Go) or steps (tabletop) ahead with the agent's world model.
 
     \b
     vw-agent imagine --steps 8 --gif imagined.gif
     vw-agent imagine --run runs/go9 --env VideoGo-9x9-v0 --moves "E5 C3" --steps 8 --gif imagined.gif
+    vw-agent imagine --run runs/tabletop --env VideoTabletop-OpenDrawer-v0 --steps 8 --gif imagined.gif
     """
     import dataclasses
 
@@ -43,12 +51,24 @@ def imagine(run, env_id, moves, sgf_path, move_number, steps, temperature, seed,
     from vw_envs.go.rules import BLACK, GoGame
     from vw_envs.go.sgf import read_sgf, replay
 
-    if not env_id.startswith("VideoGo-"):
-        raise click.BadParameter(f"{env_id!r} is not a Go env; use one of {', '.join(vw_envs.GO_ENV_IDS)}")
+    if env_id not in vw_envs.ENV_IDS:
+        raise click.BadParameter(f"unknown env {env_id!r}; use one of {', '.join(vw_envs.ENV_IDS)}")
     if steps < 1 or scale < 1:
         raise click.BadParameter("--steps and --scale must be >= 1")
+    if env_id in vw_envs.TABLETOP_ENV_IDS:
+        if moves or sgf_path or move_number is not None:
+            raise click.BadParameter("--moves, --sgf and --move-number are for Go envs")
+        if not run:
+            raise click.BadParameter("no tabletop checkpoint ships with the package; give a tabletop --run "
+                                     "(vw-agent train ... --preset tabletop-cpu)")
+        _imagine_tabletop(run, env_id, task, steps, temperature, seed, gif_path, scale)
+        return
+    if task:
+        raise click.BadParameter("--task is for tabletop envs")
     n = gym.spec(env_id).kwargs["board_size"]
     agent = VideoWorldAgent.load(run or shipped_run(), AgentConfig(temperature=temperature, seed=seed))
+    if not agent.info["env_id"].startswith("VideoGo-"):
+        raise click.BadParameter(f"{run} learned {agent.info['env_id']}; imagine with --env {agent.info['env_id']}")
     if agent.board_size != n:
         raise click.BadParameter(f"the agent learned {agent.board_size}x{agent.board_size} Go; {env_id} is {n}x{n}")
     if sgf_path:
@@ -84,3 +104,48 @@ def imagine(run, env_id, moves, sgf_path, move_number, steps, temperature, seed,
         big = [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in [start, *frames]]
         write_gif(gif_path, big, fps=2.0)
         click.echo(f"wrote {gif_path}")
+
+
+def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, temperature: float, seed: int,
+                      gif_path: str | None, scale: int) -> None:
+    import gymnasium as gym
+    import numpy as np
+
+    from vw_agent.agent import AgentConfig
+    from vw_agent.agent_tabletop import VideoWorldPolicy
+    from vw_envs.fileio import write_gif
+
+    policy = VideoWorldPolicy(run, AgentConfig(temperature=temperature, seed=seed))
+    if task:
+        policy.cond(task)  # a one-line error for an unknown task, before the simulator starts
+    env = gym.make(env_id, frame_size=policy.agent.frame_size)
+    try:
+        obs, info = env.reset(seed=seed, options={"task": task} if task else None)
+        start = np.asarray(obs["static"] if isinstance(obs, dict) else obs)
+        frames, actions = policy.imagine(start, info["task"], steps)
+        click.echo(f"imagining {steps} steps of {info['task']} from reset(seed={seed}), run {run}; then the env "
+                   "steps through the imagined actions (open loop)")
+        click.echo("  step  action (7-D)                                    MSE imagined vs real   repeat start")
+        real, errors, copies = [], [], []
+        for k, (frame, action) in enumerate(zip(frames, actions, strict=True), 1):
+            obs, _r, terminated, truncated, info = env.step(action)
+            now = np.asarray(obs["static"] if isinstance(obs, dict) else obs)
+            real.append(now)
+            err = float(np.mean((frame / 255.0 - now / 255.0) ** 2))
+            copy = float(np.mean((start / 255.0 - now / 255.0) ** 2))
+            errors.append(err)
+            copies.append(copy)
+            click.echo(f"  {k:4d}  {np.array2string(action, precision=2, suppress_small=True):46s}  "
+                       f"{err:18.5f}   {copy:12.5f}")
+            if terminated or truncated:
+                click.echo(f"  the episode ended after step {k} (success: {bool(info.get('is_success'))})")
+                break
+        click.echo(f"mean MSE over {len(real)} steps: imagined {np.mean(errors):.5f}, "
+                   f"repeating the start frame {np.mean(copies):.5f}")
+    finally:
+        env.close()
+    if gif_path:
+        pairs = [np.concatenate([a, b], axis=1) for a, b in zip([start, *frames], [start, *real])]
+        big = [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in pairs]
+        write_gif(gif_path, big, fps=2.0)
+        click.echo(f"wrote {gif_path} (imagined left, real right)")

@@ -145,14 +145,21 @@ class VideoWorldAgent:
     def imagine(self, frame: np.ndarray, steps: int = 1, to_play: str = "black") -> list[np.ndarray]:
         """Roll the world model ``steps`` moves ahead of ``frame`` (colours alternating from ``to_play``):
         a list of ``steps`` uint8 frames (h, w, 3). Each step sees only the frame before it, as in training."""
-        frames, cur = [], frame
+        first = 0 if to_play == "black" else 1
+        return self.rollout(frame, [first ^ (k % 2) for k in range(steps)])[0]
+
+    def rollout(self, frame: np.ndarray, conds: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """One imagined step per entry of ``conds`` (Go: whose turn; tabletop: the task id, the same each step)
+        -> (the imagined uint8 frames (h, w, 3), the IDM's output for each step (a,): Go move logits or a
+        tabletop action)."""
+        frames, outs, cur = [], [], frame
         with self.threads():
-            for k in range(steps):
-                cond = (0 if to_play == "black" else 1) ^ (k % 2)
-                _, imagined, _ = self.draw(cur, cond, 1)
+            for cond in conds:
+                _, imagined, out = self.draw(cur, cond, 1)
                 cur = to_uint8(imagined[0]).numpy()
                 frames.append(cur)
-        return frames
+                outs.append(out[0].numpy())
+        return frames, outs
 
     # --- acting
 

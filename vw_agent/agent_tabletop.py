@@ -86,5 +86,11 @@ class VideoWorldPolicy:
         self.last_imagination = [to_uint8(imagined[0]).numpy()]
         return np.clip(out[0].numpy(), -1.0, 1.0).astype(np.float32)
 
+    def imagine(self, frame: np.ndarray, task: str, steps: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """``steps`` imagined frames after the static ``frame`` on ``task``, each from the one before, and the
+        action the IDM reads off each step (clipped to [-1, 1], as :meth:`act` returns it)."""
+        frames, outs = self.agent.rollout(np.asarray(frame), [self.cond(task)] * steps)
+        return frames, [np.clip(o, -1.0, 1.0).astype(np.float32) for o in outs]
+
     def close(self) -> None:
         pass

@@ -107,6 +107,32 @@ def test_policy_acts_in_the_real_env(tabletop_run):
     assert 1 <= res["steps"] <= 120 and res["success"] in (True, False)
 
 
+def test_cli_imagine_tabletop(tabletop_run, tmp_path):
+    """Imagined frames beside the real env stepped open loop with the imagined actions, and the errors."""
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from vw_cli.main import cli
+
+    out, _ = tabletop_run
+    gif = tmp_path / "imagined.gif"
+    res = CliRunner().invoke(cli, ["imagine", "--run", str(out), "--env", MULTI, "--task", "open_drawer",
+                                   "--steps", "3", "--gif", str(gif)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "imagining 3 steps of open_drawer from reset(seed=0)" in res.output
+    assert "mean MSE over 3 steps: imagined 0." in res.output and "(imagined left, real right)" in res.output
+    with Image.open(gif) as im:
+        assert im.size == (2 * 64 * 4, 64 * 4) and im.n_frames >= 2  # start + 3 steps, side by side, 4x
+    run = ["imagine", "--run", str(out)]
+    for args, message in (([*run, "--env", MULTI, "--moves", "E5"], "are for Go envs"),
+                          ([*run, "--env", MULTI, "--task", "fly"], "unknown task 'fly'"),
+                          ([*run, "--env", "VideoGo-9x9-v0"], f"learned {MULTI}; imagine with --env {MULTI}")):
+        res = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert res.exit_code != 0 and message in res.output and "Traceback" not in res.output, res.output
+    res = CliRunner().invoke(cli, ["imagine", "--env", MULTI], catch_exceptions=False)
+    assert res.exit_code == 2 and "no tabletop checkpoint ships" in res.output
+
+
 def test_save_load_gives_the_same_action(tabletop_run, tmp_path):
     out, _ = tabletop_run
     shipped = export_run(out, tmp_path / "shipped")
