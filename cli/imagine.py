@@ -145,7 +145,8 @@ def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, tempe
     finally:
         env.close()
     if gif_path:
-        pairs = [np.concatenate([a, b], axis=1) for a, b in zip([start, *frames], [start, *real])]
+        # an episode that ended early has fewer real frames: the GIF stops there
+        pairs = [np.concatenate([a, b], axis=1) for a, b in zip([start, *frames], [start, *real], strict=False)]
         big = [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in pairs]
         write_gif(gif_path, big, fps=2.0)
         click.echo(f"wrote {gif_path} (imagined left, real right)")

@@ -1,9 +1,9 @@
 """Named configurations of the four networks, linked so their vocabularies and shapes agree.
 
 * ``tiny``: for tests; every network trains a step in well under a second on one CPU core.
-* ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). Its steps take about
-  25 min on 2 threads (49 on 1) by ``benchmarks/bench_agent.py``'s seconds per step, plus a few minutes of
-  token cache and evaluation; the shipped run took 87 min of wall time sharing the 2 cores with other jobs.
+* ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). ``train all`` took 76 min
+  alone on a 2-core AMD EPYC (AVX2, 2 threads), where the steps run 2.4x slower than on the machine of the
+  shipped run (87 min there, sharing the 2 cores with other jobs). Not yet the 45 minutes aimed for.
 * ``paper-go-50m`` / ``paper-go-300m``: the paper's Go sizes (VideoWorld, arXiv 2501.09781): 256 px frames to
   4x4 tokens with FSQ [8,8,8,5,5,5], the LDM on 128 px frames with H=5, a GPT of 50M / 300M
   non-embedding parameters (12 * n_layer * n_embd^2; the 64,000-id embedding adds 41M / 66M).
