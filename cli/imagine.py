@@ -45,7 +45,6 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
     import vw_envs  # noqa: F401  (registers the ids)
     from vw_agent.agent import AgentConfig, VideoWorldAgent, shipped_run
     from vw_agent.eval.imagination import legal_transition
-    from vw_envs.fileio import write_gif
     from vw_envs.go.coords import from_gtp, to_gtp
     from vw_envs.go.render import BoardRenderer, frame_to_board
     from vw_envs.go.rules import BLACK, GoGame
@@ -101,8 +100,7 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
         prev, color = board, 3 - color
     click.echo(f"{legal}/{steps} imagined moves are legal Go moves")
     if gif_path:
-        big = [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in [start, *frames]]
-        write_gif(gif_path, big, fps=2.0)
+        _write_upscaled_gif(gif_path, [start, *frames], scale)
         click.echo(f"wrote {gif_path}")
 
 
@@ -113,7 +111,7 @@ def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, tempe
 
     from vw_agent.agent import AgentConfig
     from vw_agent.agent_tabletop import VideoWorldPolicy
-    from vw_envs.fileio import write_gif
+    from vw_envs.tabletop.policies import static_frame
 
     policy = VideoWorldPolicy(run, AgentConfig(temperature=temperature, seed=seed))
     if task:
@@ -121,7 +119,7 @@ def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, tempe
     env = gym.make(env_id, frame_size=policy.agent.frame_size)
     try:
         obs, info = env.reset(seed=seed, options={"task": task} if task else None)
-        start = np.asarray(obs["static"] if isinstance(obs, dict) else obs)
+        start = np.asarray(static_frame(obs))
         frames, actions = policy.imagine(start, info["task"], steps)
         click.echo(f"imagining {steps} steps of {info['task']} from reset(seed={seed}), run {run}; then the env "
                    "steps through the imagined actions (open loop)")
@@ -129,7 +127,7 @@ def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, tempe
         real, errors, copies = [], [], []
         for k, (frame, action) in enumerate(zip(frames, actions, strict=True), 1):
             obs, _r, terminated, truncated, info = env.step(action)
-            now = np.asarray(obs["static"] if isinstance(obs, dict) else obs)
+            now = np.asarray(static_frame(obs))
             real.append(now)
             err = float(np.mean((frame / 255.0 - now / 255.0) ** 2))
             copy = float(np.mean((start / 255.0 - now / 255.0) ** 2))
@@ -147,6 +145,14 @@ def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, tempe
     if gif_path:
         # an episode that ended early has fewer real frames: the GIF stops there
         pairs = [np.concatenate([a, b], axis=1) for a, b in zip([start, *frames], [start, *real], strict=False)]
-        big = [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in pairs]
-        write_gif(gif_path, big, fps=2.0)
+        _write_upscaled_gif(gif_path, pairs, scale)
         click.echo(f"wrote {gif_path} (imagined left, real right)")
+
+
+def _write_upscaled_gif(path: str, frames: list, scale: int) -> None:
+    """The frames ``scale`` times larger (nearest neighbour, so tokens and stones stay crisp), 2 frames a second."""
+    import numpy as np
+
+    from vw_envs.fileio import write_gif
+
+    write_gif(path, [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in frames], fps=2.0)

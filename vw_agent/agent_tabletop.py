@@ -29,9 +29,15 @@ from vw_agent.tokenizer import to_uint8
 from vw_agent.train import CheckpointError, tabletop_task_ids
 from vw_envs.errors import SpecError
 from vw_envs.players import PlayerSpec
+from vw_envs.tabletop.policies import static_frame
 
 TABLETOP_PREFIX = "VideoTabletop-"
 _KEYS = {"run", "temperature", "top_k", "seed", "threads"}
+
+
+def _action(out: np.ndarray) -> np.ndarray:
+    """The IDM's output as an env action: float32, clipped to the action space's [-1, 1]."""
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 class VideoWorldPolicy:
@@ -79,18 +85,18 @@ class VideoWorldPolicy:
 
     def act(self, obs: Any, info: dict) -> np.ndarray:
         """The 7-D action for the static frame of ``obs`` on the task ``info["task"]``."""
-        frame = obs["static"] if isinstance(obs, dict) else obs
+        frame = static_frame(obs)
         cond = self.cond(info.get("task", ""))
         with self.agent.threads():
             _, imagined, out = self.agent.draw(np.asarray(frame), cond, 1)
         self.last_imagination = [to_uint8(imagined[0]).numpy()]
-        return np.clip(out[0].numpy(), -1.0, 1.0).astype(np.float32)
+        return _action(out[0].numpy())
 
     def imagine(self, frame: np.ndarray, task: str, steps: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``steps`` imagined frames after the static ``frame`` on ``task``, each from the one before, and the
         action the IDM reads off each step (clipped to [-1, 1], as :meth:`act` returns it)."""
         frames, outs = self.agent.rollout(np.asarray(frame), [self.cond(task)] * steps)
-        return frames, [np.clip(o, -1.0, 1.0).astype(np.float32) for o in outs]
+        return frames, [_action(o) for o in outs]
 
     def close(self) -> None:
         pass

@@ -31,6 +31,7 @@ import numpy as np
 from vw_agent.baselines import RL_ALGOS, BaselineError
 from vw_envs.fileio import write_text_atomic
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
+from vw_envs.tabletop.policies import static_frame
 
 MAX_OBS_SIZE = 84  # larger frames make replay buffers blow the memory budget (issue 7)
 GO_PREFIX, TABLETOP_PREFIX = "VideoGo-", "VideoTabletop-"
@@ -525,7 +526,7 @@ class SB3Policy:
         self.agent.reset()
 
     def act(self, obs: Any, info: dict) -> np.ndarray:
-        frame = obs["static"] if isinstance(obs, dict) else obs
+        frame = static_frame(obs)
         return np.clip(np.asarray(self.agent.act(frame), np.float32), -1.0, 1.0)
 
     def close(self) -> None:
@@ -570,7 +571,7 @@ def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None 
             obs, info = env.reset(seed=seed + ep)
             total, steps, done = 0.0, 0, False
             while not done:
-                frame = obs["static"] if isinstance(obs, dict) else obs
+                frame = static_frame(obs)
                 action = agent.act(frame, info["action_mask"] if go else None)
                 if not go:
                     action = np.clip(np.asarray(action, np.float32), -1.0, 1.0)

@@ -28,6 +28,7 @@ from vw_agent.eval.report import wilson
 from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError
 from vw_envs.fileio import write_gif, write_text_atomic
+from vw_envs.tabletop.policies import static_frame
 
 SUBTASK_STEPS = 360  # CALVIN's budget per subtask
 
@@ -78,10 +79,6 @@ def resolve_tasks(text: str | list[str] | None) -> list[str]:
     return names
 
 
-def _frame(obs: Any) -> np.ndarray:
-    return obs["static"] if isinstance(obs, dict) else obs
-
-
 def run_episode(policy_spec: str, task: str, seed: int, *, frame_size: int = 128, keep_frames: bool = False,
                 gif_every: int = 2) -> dict[str, Any]:
     """One episode of one task. Returns ``{task, seed, success, steps, seconds[, frames]}``."""
@@ -99,14 +96,14 @@ def run_episode(policy_spec: str, task: str, seed: int, *, frame_size: int = 128
         obs, info = env.reset(seed=seed)
         policy.reset(seed)
         if keep_frames:
-            frames.append(_frame(obs))
+            frames.append(static_frame(obs))
         steps, done = 0, False
         while not done:
             obs, _r, term, trunc, info = env.step(policy.act(obs, info))
             steps += 1
             done = term or trunc
             if keep_frames and (steps % gif_every == 0 or done):
-                frames.append(_frame(obs))
+                frames.append(static_frame(obs))
         out = {"key": f"{task}#{seed}", "task": task, "seed": seed, "success": bool(info["is_success"]),
                "steps": steps, "seconds": round(time.time() - t0, 3)}
         if keep_frames:

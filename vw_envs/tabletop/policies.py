@@ -42,6 +42,12 @@ class TabletopPolicy(Protocol):
         """Release resources; safe to call twice."""
 
 
+def static_frame(obs: Any) -> np.ndarray:
+    """The static camera's frame of a tabletop observation: the array itself, or ``obs["static"]`` when the
+    env also renders the gripper camera (a ``Dict`` observation)."""
+    return obs["static"] if isinstance(obs, dict) else obs
+
+
 def register_policy_kind(kind: str, entry_point: str) -> None:
     """Add a policy kind (``"module.path:Class"``), e.g. from an agent package."""
     POLICY_KINDS[kind] = entry_point

@@ -7,7 +7,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from vw_envs.tabletop.policies import make_policy
+from vw_envs.tabletop.policies import make_policy, static_frame
 from vw_envs.tabletop.registration import MULTITASK_ID, TABLETOP_ENV_IDS
 
 
@@ -50,14 +50,14 @@ def play_episode(
     try:
         obs, info = env.reset(seed=seed, options={"task": task} if task else None)
         agent.reset(seed)
-        frames = [_frame(obs)] if gif else []
+        frames = [static_frame(obs)] if gif else []
         steps, total, done = 0, 0.0, False
         while not done:
             obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
             steps, total = steps + 1, total + float(reward)
             done = terminated or truncated
             if gif:
-                frames.append(_frame(obs))
+                frames.append(static_frame(obs))
         if gif:
             _write_gif(gif, frames, fps=env.metadata["render_fps"])
         return {
@@ -105,7 +105,7 @@ def play_chain(
     try:
         obs, info = env.reset(seed=seed, options={"task": tasks[0]})
         agent.reset(seed)
-        frames = [_frame(obs)] if gif else []
+        frames = [static_frame(obs)] if gif else []
         for i, task in enumerate(tasks):
             if i > 0:
                 if task not in env.unwrapped.feasible_tasks():
@@ -116,7 +116,7 @@ def play_chain(
                 obs, _, _, truncated, info = env.step(agent.act(obs, info))
                 steps += 1
                 if gif:
-                    frames.append(_frame(obs))
+                    frames.append(static_frame(obs))
                 if truncated:
                     break
             results.append({"task": task, "success": bool(info["is_success"]), "steps": steps})
@@ -128,10 +128,6 @@ def play_chain(
     finally:
         agent.close()
         env.close()
-
-
-def _frame(obs) -> np.ndarray:
-    return obs["static"] if isinstance(obs, dict) else obs
 
 
 def _write_gif(path: str, frames: list[np.ndarray], fps: int) -> None:
