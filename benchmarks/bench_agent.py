@@ -23,10 +23,11 @@ from vw_envs.go.env import VideoGoEnv
 from vw_envs.players import make_player
 
 
-def move_times(player, moves: int, seed: int = 0) -> list[float]:
-    """Seconds per ``genmove`` of ``player`` (black) over games against random, ``moves`` moves in all."""
+def move_times(player, moves: int, seed: int = 0) -> tuple[list[float], int]:
+    """Seconds per ``genmove`` of ``player`` (black) over games against random, ``moves`` moves in all, and how
+    many of its first draws were illegal (the agent's counter restarts each game, so it is summed here)."""
     times: list[float] = []
-    game = 0
+    game = illegal = 0
     while len(times) < moves:
         env = VideoGoEnv(board_size=9, opponent="none", max_moves=120)
         opponent = make_player("random")
@@ -48,7 +49,8 @@ def move_times(player, moves: int, seed: int = 0) -> list[float]:
                 p.observe(move, "black" if side is player else "white")
         env.close()
         game += 1
-    return times
+        illegal += getattr(player, "first_sample_illegal", 0)
+    return times, illegal
 
 
 def train_throughput(run: str, data: str, steps: int) -> dict[str, float]:
@@ -116,14 +118,15 @@ def main() -> None:
     agent_ms = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        player = VideoWorldPlayer(args.run, AgentConfig(seed=0))
-        t = move_times(player, args.moves)
+        # the agent sets torch's threads while it acts (AgentConfig.threads), so the count goes there
+        player = VideoWorldPlayer(args.run, AgentConfig(seed=0, threads=threads))
+        t, illegal = move_times(player, args.moves)
         agent_ms[threads] = 1000 * statistics.median(t)
         print(f"act    threads={threads}  videoworld median {agent_ms[threads]:7.1f} ms/move over {len(t)} moves "
-              f"(first-draw illegal {player.first_sample_illegal})")
+              f"(first draw illegal in {illegal}, each then drawing {player.agent.config.draws - 1} more)")
     gnugo = make_player("gnugo:level=10")
     try:
-        gt = move_times(gnugo, args.moves)
+        gt, _ = move_times(gnugo, args.moves)
     finally:
         gnugo.close()
     gnugo_ms = 1000 * statistics.median(gt)

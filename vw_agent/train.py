@@ -35,12 +35,12 @@ import torch.nn.functional as F
 
 from vw_agent.data.format import DatasetReader, TokenCache
 from vw_agent.data.loader import WindowConfig, WindowDataset, rank_and_world
-from vw_agent.idm import InverseDynamics
-from vw_agent.ldm import LatentDynamicsModel
+from vw_agent.idm import IDMConfig, InverseDynamics
+from vw_agent.ldm import LatentDynamicsModel, LDMConfig
 from vw_agent.metrics import board_accuracy
 from vw_agent.presets import Preset, get_preset
-from vw_agent.tokenizer import FrameTokenizer, fit_frames, to_uint8
-from vw_agent.transformer import CODE, FRAME, GPT
+from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig, fit_frames, to_uint8
+from vw_agent.transformer import CODE, FRAME, GPT, GPTConfig
 from vw_envs.errors import VWError
 from vw_envs.fileio import atomic_path, write_text_atomic
 
@@ -124,9 +124,21 @@ def model_config(stage: str, preset: Preset):
     return {"tokenizer": preset.tokenizer, "ldm": preset.ldm, "transformer": preset.gpt, "idm": preset.idm}[stage]
 
 
+_MODELS = {"tokenizer": (FrameTokenizer, TokenizerConfig), "ldm": (LatentDynamicsModel, LDMConfig),
+           "transformer": (GPT, GPTConfig), "idm": (InverseDynamics, IDMConfig)}
+
+
 def build_model(stage: str, preset: Preset) -> torch.nn.Module:
-    cls = {"tokenizer": FrameTokenizer, "ldm": LatentDynamicsModel, "transformer": GPT, "idm": InverseDynamics}
-    return cls[stage](model_config(stage, preset))
+    return _MODELS[stage][0](model_config(stage, preset))
+
+
+def model_from_checkpoint(stage: str, ck: dict[str, Any]) -> torch.nn.Module:
+    """The network of a checkpoint, built from the config stored in it (not from today's preset of that name, so
+    a preset retuned later still loads the runs made with it before), with its weights."""
+    cls, config_cls = _MODELS[stage]
+    model = cls(config_cls(**ck["model_config"]))
+    model.load_state_dict(ck["model"])
+    return model
 
 
 def _window(stage: str, preset: Preset) -> int:
@@ -236,9 +248,7 @@ def load_frozen(out: str | Path, stage: str, env_id: str | None = None, frame_si
     if preset is not None and ck["preset"] != preset:
         raise CheckpointError(f"{path}: made with preset {ck['preset']!r}, not {preset!r}; retrain it or use "
                               f"--preset {ck['preset']}")
-    model = build_model(stage, get_preset(ck["preset"]))
-    model.load_state_dict(ck["model"])
-    return model.eval().requires_grad_(False)
+    return model_from_checkpoint(stage, ck).eval().requires_grad_(False)
 
 
 def _sequences(rows: torch.Tensor, start: torch.Tensor, preset: Preset, cond: torch.Tensor | None = None
@@ -329,6 +339,7 @@ def _imagination(gpt: GPT, batch: dict[str, Any], board_size: int | None) -> dic
 
 def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     """Train one stage of ``cfg.preset`` on ``cfg.data``; checkpoint to ``cfg.out``; return held-out metrics."""
+    began = time.time()
     preset = get_preset(cfg.preset)
     budget = preset.train[cfg.stage]
     steps = cfg.steps if cfg.steps is not None else budget.steps
@@ -432,6 +443,8 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     metrics.update(steps=float(steps), train_loss=loss)
     if cfg.stage == "idm" and board_size and cfg.agent_positions:
         metrics.update({f"agent_{k}": v for k, v in _agent_metrics(cfg).items()})
+    # wall time of this invocation, evaluation and caches included (a resumed stage counts only its own part)
+    metrics["minutes"] = (time.time() - began) / 60
     for k, v in metrics.items():
         writer.add_scalar(f"eval/{cfg.stage}/{k}", v, steps)
     writer.close()

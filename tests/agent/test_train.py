@@ -44,6 +44,7 @@ def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
         assert ck["step"] == 3 and ck["preset"] == "tiny" and ck["frame_size"] == 64
         assert ck["model_config"] == asdict(model_config(stage, get_preset("tiny")))
         assert json.loads((tmp_path / f"{stage}-metrics.json").read_text()) == pytest.approx(metrics, nan_ok=True)
+        assert 0 < metrics["minutes"] < 10  # the stage's wall time
         assert list((tmp_path / "tb" / stage).glob("events.out.tfevents.*"))  # TensorBoard scalars
     assert 0 <= metrics["action_accuracy"] <= 1
     ldm = json.loads((tmp_path / "ldm-metrics.json").read_text())
@@ -113,6 +114,27 @@ def test_checkpoint_mismatches_are_one_line_errors(go_dataset, tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="unreadable checkpoint"):
         load_checkpoint(path, stage="tokenizer")
+
+
+def test_checkpoints_load_from_their_own_config(go_dataset, tmp_path, monkeypatch):
+    """A preset retuned after a run (here: a wider GPT under the same name) still loads that run's networks."""
+    import vw_agent.presets as presets
+
+    for stage in STAGES[:3]:
+        train_stage(cfg(go_dataset, tmp_path, stage, steps=1), progress=False)
+    before = load_frozen(tmp_path, "transformer")
+    tiny = presets.PRESETS["tiny"]
+
+    def retuned():
+        p = tiny()
+        p.gpt.n_embd *= 2
+        return p
+
+    monkeypatch.setitem(presets.PRESETS, "tiny", retuned)
+    after = load_frozen(tmp_path, "transformer", preset="tiny")
+    assert after.config == before.config and after.config.n_embd == tiny().gpt.n_embd
+    assert all(torch.equal(a, b) for a, b in zip(after.state_dict().values(), before.state_dict().values(),
+                                                  strict=True))
 
 
 def test_frame_size_mismatch(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tests.agent.conftest import train_steps, went_down
-from vw_agent.transformer import CODE, COND, FRAME, GPT, GPTConfig, KVCache
+from vw_agent.transformer import CODE, COND, FRAME, GPT, GPTConfig, KVCache, sample
 
 
 def small(**kw) -> GPT:
@@ -80,6 +80,36 @@ def test_sampling_temperature_and_top_k():
     assert torch.equal(a, b)  # seeded
     top1 = gpt.generate(idx, 10, temperature=1.0, top_k=1)
     assert torch.equal(top1, gpt.generate(idx, 10, temperature=0))  # top-1 sampling is greedy
+
+
+def test_generation_scores_what_forward_scores():
+    """generate scores only the next kind's rows of lm_head at the last position: the same softmax as forward."""
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt))
+    for n in (1, 4, 5, 6, 11):  # next position: frame, code, code, frame, ...
+        full, _ = gpt(idx[:, :n])
+        x, pos = gpt._trunk(idx[:, :n], None)
+        kind = int(gpt.kinds[n])
+        off = gpt.config.offsets[kind]
+        size = {FRAME: 50, CODE: 20}[kind]
+        part = torch.nn.functional.linear(x[:, -1], gpt.lm_head.weight[off:off + size])
+        assert torch.allclose(full[:, -1].softmax(-1)[:, off:off + size], part.softmax(-1), atol=1e-6)
+        assert torch.allclose(full[:, -1].softmax(-1)[:, off:off + size].sum(-1), torch.ones(3))  # no mass outside
+
+
+def test_sample_follows_the_softmax():
+    """20,000 draws from a known distribution: each id's share within 0.015 of its probability; top-k and
+    temperature 0 as documented."""
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]])).expand(20_000, -1)
+    g = torch.Generator().manual_seed(0)
+    ids = sample(logits, 1.0, None, g)[:, 0]
+    share = torch.bincount(ids, minlength=4).float() / len(ids)
+    assert torch.allclose(share, torch.tensor([0.5, 0.3, 0.15, 0.05]), atol=0.015)
+    top2 = sample(logits, 1.0, 2, g)[:, 0]
+    assert set(top2.tolist()) == {0, 1} and abs((top2 == 0).float().mean().item() - 0.625) < 0.015
+    hot = sample(logits, 0.5, None, g)[:, 0]  # T = 0.5 squares the probabilities: 0.25/0.09/... normalised
+    assert abs((hot == 0).float().mean().item() - 0.25 / (0.25 + 0.09 + 0.0225 + 0.0025)) < 0.015
+    assert (sample(logits[:3], 0.0) == 0).all()
 
 
 def test_loss_goes_down():
