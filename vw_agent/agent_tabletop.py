@@ -29,15 +29,10 @@ from vw_agent.tokenizer import to_uint8
 from vw_agent.train import CheckpointError, tabletop_task_ids
 from vw_envs.errors import SpecError
 from vw_envs.players import PlayerSpec
-from vw_envs.tabletop.policies import static_frame
+from vw_envs.tabletop.policies import clip_action, static_frame
 
 TABLETOP_PREFIX = "VideoTabletop-"
 _KEYS = {"run", "temperature", "top_k", "seed", "threads"}
-
-
-def _action(out: np.ndarray) -> np.ndarray:
-    """The IDM's output as an env action: float32, clipped to the action space's [-1, 1]."""
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 class VideoWorldPolicy:
@@ -90,13 +85,13 @@ class VideoWorldPolicy:
         with self.agent.threads():
             _, imagined, out = self.agent.draw(np.asarray(frame), cond, 1)
         self.last_imagination = [to_uint8(imagined[0]).numpy()]
-        return _action(out[0].numpy())
+        return clip_action(out[0].numpy())
 
     def imagine(self, frame: np.ndarray, task: str, steps: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``steps`` imagined frames after the static ``frame`` on ``task``, each from the one before, and the
         action the IDM reads off each step (clipped to [-1, 1], as :meth:`act` returns it)."""
         frames, outs = self.agent.rollout(np.asarray(frame), [self.cond(task)] * steps)
-        return frames, [_action(o) for o in outs]
+        return frames, [clip_action(o) for o in outs]
 
     def close(self) -> None:
         pass

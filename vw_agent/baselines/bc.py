@@ -31,7 +31,7 @@ from vw_agent.baselines import BaselineError
 from vw_agent.baselines.sb3 import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
 from vw_envs.fileio import write_text_atomic
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
-from vw_envs.tabletop.policies import static_frame
+from vw_envs.tabletop.policies import clip_action, static_frame
 
 # ----------------------------------------------------------------------------- config and network
 
@@ -303,7 +303,7 @@ class BCPolicy:
 
     def act(self, obs: Any, info: dict) -> np.ndarray:
         frame = static_frame(obs)
-        return np.clip(self.agent.act(frame), -1.0, 1.0).astype(np.float32)
+        return clip_action(self.agent.act(frame))
 
     def close(self) -> None:
         pass

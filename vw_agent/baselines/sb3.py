@@ -31,7 +31,7 @@ import numpy as np
 from vw_agent.baselines import RL_ALGOS, BaselineError
 from vw_envs.fileio import write_text_atomic
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
-from vw_envs.tabletop.policies import static_frame
+from vw_envs.tabletop.policies import clip_action, static_frame
 
 MAX_OBS_SIZE = 84  # larger frames make replay buffers blow the memory budget (issue 7)
 GO_PREFIX, TABLETOP_PREFIX = "VideoGo-", "VideoTabletop-"
@@ -527,7 +527,7 @@ class SB3Policy:
 
     def act(self, obs: Any, info: dict) -> np.ndarray:
         frame = static_frame(obs)
-        return np.clip(np.asarray(self.agent.act(frame), np.float32), -1.0, 1.0)
+        return clip_action(self.agent.act(frame))
 
     def close(self) -> None:
         pass
@@ -574,7 +574,7 @@ def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None 
                 frame = static_frame(obs)
                 action = agent.act(frame, info["action_mask"] if go else None)
                 if not go:
-                    action = np.clip(np.asarray(action, np.float32), -1.0, 1.0)
+                    action = clip_action(action)
                 obs, reward, terminated, truncated, info = env.step(action)
                 total, steps, done = total + float(reward), steps + 1, terminated or truncated
             rewards.append(total)

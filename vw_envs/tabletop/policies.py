@@ -48,6 +48,11 @@ def static_frame(obs: Any) -> np.ndarray:
     return obs["static"] if isinstance(obs, dict) else obs
 
 
+def clip_action(action: Any) -> np.ndarray:
+    """A policy's output as the tabletop env's action space holds it: float32, clipped to [-1, 1]."""
+    return np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+
+
 def register_policy_kind(kind: str, entry_point: str) -> None:
     """Add a policy kind (``"module.path:Class"``), e.g. from an agent package."""
     POLICY_KINDS[kind] = entry_point

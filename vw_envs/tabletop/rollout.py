@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 
+from vw_envs.fileio import write_gif
 from vw_envs.tabletop.policies import make_policy, static_frame
 from vw_envs.tabletop.registration import MULTITASK_ID, TABLETOP_ENV_IDS
 
@@ -131,9 +130,5 @@ def play_chain(
 
 
 def _write_gif(path: str, frames: list[np.ndarray], fps: int) -> None:
-    import imageio.v2 as imageio
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     # Hold the last frame for a second so the result is visible before the loop restarts.
-    frames = frames + [frames[-1]] * fps
-    imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
+    write_gif(path, frames + [frames[-1]] * fps, fps=fps)
