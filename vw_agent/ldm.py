@@ -21,13 +21,28 @@ Choices made here, each because a plain version collapsed on Go video (every cod
   (reconstruction MSE with true codes 0.0007-0.0009 vs 0.0013-0.0014 with codes shuffled across the batch);
   a decoder given the true move as its code needs ~500 steps. Not a few-second test, so no unit test checks it.
 
+**Two spaces** (``LDMConfig.space``). ``"pixels"`` is the paper's LDM: convolutions on the frames, a pixel
+decoder. ``"tokens"`` is the same model on the frozen frame tokenizer's ids: each frame is its g x g ids
+(embedded, plus a learned "changed since frame k-1" embedding in place of the difference image), and the
+decoder predicts the ids of frames t+1..t+H (cross-entropy, ids that differ from frame t's weighing
+``1 + change_weight``); the tokenizer turns them into pixels. The queries, FSQ and the decoder's transformer
+are the same. Why: on 9x9 Go at 80 px on a 2-core CPU, the pixel LDM's codes carried nothing until ~2,000
+steps of 8 windows (23 minutes, half of the 45-minute budget for all four stages; every cheaper pixel
+configuration tried left them unused), while on the tokenizer's ids they mattered after 200 steps of 32
+windows (one minute): held-out changed ids predicted 24% with the true codes vs 18% with shuffled ones;
+in the ``go9-cpu-tokens`` run, 38.8% vs 26.8% after 600 steps of 64 (7 minutes). The step-1 code alone
+names the held-out move (majority move per code) 12% of the time, the 2,000-step pixel LDM's 14%: neither
+codes the move as such; both carry part of the change. The token space needs the tokenizer trained first.
+
 Axis letters: b batch, t frames (H+1), s future steps (H), h w pixels, c channels, g feature grid side,
-n tokens, d FSQ dims.
+n tokens (g*g), d FSQ dims, v the tokenizer's vocabulary.
 
 Example:
     >>> ldm = LatentDynamicsModel(LDMConfig(frame_size=64, channels=(16, 32, 32), dim=64))
     >>> frames = torch.zeros(2, 6, 64, 64, 3, dtype=torch.uint8)   # t..t+5
     >>> pred, ids, loss = ldm(frames)    # pred (2, 5, 64, 64, 3), ids (2, 5)
+    >>> ldm = LatentDynamicsModel(LDMConfig(space="tokens", token_vocab=1000, token_grid=5, dim=64))
+    >>> logits, ids, loss = ldm(torch.zeros(2, 6, 25, dtype=torch.long))   # logits (2, 5, 25, 1000)
 """
 
 from __future__ import annotations
@@ -63,20 +78,26 @@ class LDMConfig:
     query_layers: int = 2  # layers of (causal self-attention among queries, masked cross-attention to frames)
     decoder_layers: int = 2  # transformer layers of the decoder (frame-t grid + codes)
     levels: tuple[int, ...] = (8, 5, 5, 5)  # FSQ levels of one code: 1,000 codes cover 9x9 Go's 82 moves
-    change_weight: float = 20.0  # extra loss weight on pixels that differ from frame t: a stone is ~1% of a frame
+    change_weight: float = 20.0  # extra loss weight on pixels (ids) that differ from frame t: a stone is ~1% of a frame
+    space: str = "pixels"  # "pixels" (the paper) or "tokens": on the frozen tokenizer's ids (module docstring)
+    token_vocab: int = 0  # "tokens": the tokenizer's vocabulary (presets.linked sets it; the model needs it)
+    token_grid: int = 0  # "tokens": the tokenizer's grid side g (g*g ids a frame; presets.linked sets it)
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
         self.levels = tuple(self.levels)
         if self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon}")
+        if self.space not in ("pixels", "tokens"):
+            raise ValueError(f"space must be 'pixels' or 'tokens', got {self.space!r}")
         feature_grid(self.frame_size, self.channels)  # validates
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
 
     @property
     def grid(self) -> int:
-        return feature_grid(self.frame_size, self.channels)
+        """Side of the grid the queries and the decoder attend over: the conv features', or the tokenizer's."""
+        return self.token_grid if self.space == "tokens" else feature_grid(self.frame_size, self.channels)
 
     @property
     def vocab_size(self) -> int:
@@ -108,11 +129,17 @@ class LatentDynamicsModel(nn.Module):
     def __init__(self, config: LDMConfig):
         super().__init__()
         self.config = config
+        self.tokens = config.space == "tokens"
+        if self.tokens and (config.token_vocab < 1 or config.token_grid < 1):  # presets.linked fills them in
+            raise ValueError("an LDM on tokens needs token_vocab and token_grid (the tokenizer's)")
         c, dim, g, s = config.channels[-1], config.dim, config.grid, config.horizon
-        # encoder: per-frame 2D convs, then one causal temporal conv (a causal 3D conv: frame t+k sees t..t+k)
-        self.frame_enc = ConvEncoder(6, config.channels, config.res_blocks)  # frame k and its change since k-1
-        self.time_conv = nn.Conv3d(c, c, kernel_size=(2, 3, 3))
-        self.enc_in = nn.Linear(c, dim)
+        if self.tokens:  # each frame's ids, and whether each id changed since the frame before (causal)
+            self.tok_emb = nn.Embedding(config.token_vocab, dim)
+            self.change_emb = nn.Embedding(2, dim)
+        else:  # per-frame 2D convs, then one causal temporal conv (a causal 3D conv: frame t+k sees t..t+k)
+            self.frame_enc = ConvEncoder(6, config.channels, config.res_blocks)  # frame k and its change since k-1
+            self.time_conv = nn.Conv3d(c, c, kernel_size=(2, 3, 3))
+            self.enc_in = nn.Linear(c, dim)
         self.enc_pos = nn.Parameter(torch.randn(g * g, dim) * 0.02)
         self.enc_time = nn.Parameter(torch.randn(s + 1, dim) * 0.02)
         self.queries = nn.Parameter(torch.randn(s, dim) * 0.02)
@@ -123,9 +150,12 @@ class LatentDynamicsModel(nn.Module):
         # the FSQ box; removing the batch mean keeps the codes spread while attention learns to focus.
         self.fsq_norm = nn.BatchNorm1d(s * len(config.levels))
         self.fsq = FSQ(levels=list(config.levels))
-        # decoder: frame t's grid + codes -> frames t+1..t+H
-        self.dec_enc = ConvEncoder(3, config.channels, config.res_blocks)
-        self.dec_in = nn.Linear(c, dim)
+        # decoder: frame t's grid + codes -> frames t+1..t+H (pixels) or their ids (tokens)
+        if self.tokens:
+            self.dec_emb = nn.Embedding(config.token_vocab, dim)
+        else:
+            self.dec_enc = ConvEncoder(3, config.channels, config.res_blocks)
+            self.dec_in = nn.Linear(c, dim)
         self.dec_pos = nn.Parameter(torch.randn(g * g, dim) * 0.02)
         self.dec_target = nn.Parameter(torch.randn(s, dim) * 0.02)  # which future step the grid is rebuilding
         # an MLP, not a linear map: "is this code my intersection's move" is a sharply nonlinear function of it
@@ -134,10 +164,11 @@ class LatentDynamicsModel(nn.Module):
         layer = nn.TransformerEncoderLayer(dim, config.heads, 4 * dim, dropout=0.0, activation="gelu",
                                            batch_first=True, norm_first=True)
         self.dec_blocks = nn.TransformerEncoder(layer, config.decoder_layers, enable_nested_tensor=False)
-        self.dec_out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, c))
-        self.pixel_dec = ConvDecoder(3, config.channels, config.res_blocks)
-        nn.init.zeros_(self.pixel_dec.net[-1].weight)  # start as "nothing changes": the copy of frame t
-        nn.init.zeros_(self.pixel_dec.net[-1].bias)
+        self.dec_out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, config.token_vocab if self.tokens else c))
+        if not self.tokens:
+            self.pixel_dec = ConvDecoder(3, config.channels, config.res_blocks)
+            nn.init.zeros_(self.pixel_dec.net[-1].weight)  # start as "nothing changes": the copy of frame t
+            nn.init.zeros_(self.pixel_dec.net[-1].bias)
         # masks derived from config: non-persistent buffers (True = may NOT attend)
         steps = torch.arange(s)
         frame_of_token = repeat(torch.arange(s + 1), "t -> (t n)", n=g * g)
@@ -155,21 +186,42 @@ class LatentDynamicsModel(nn.Module):
     # --- encoder: frames -> codes
 
     def quantize(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frames (b t h w c), t = H+1 -> (codes (b s d) with straight-through gradients, ids (b s) int64)."""
-        frames = fit_frames(frames, self.config.frame_size)
-        b, t = frames.shape[:2]
-        if t != self.config.horizon + 1:
-            raise ValueError(f"the LDM takes H+1 = {self.config.horizon + 1} frames, got {t}")
+        """Frames (b t h w c) uint8, or in the token space their ids (b t n) or (b t g g), t = H+1 -> (codes (b s d)
+        with straight-through gradients, ids (b s) int64)."""
+        frames = self._window_input(frames)
+        if self.tokens:
+            return self._queries_to_codes(self._token_context(frames))
+        b = frames.shape[0]
         x = rearrange(frames_to_input(rearrange(frames, "b t h w c -> (b t) h w c")), "(b t) c h w -> b t c h w", b=b)
         diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)  # causal: k vs k-1
         x = self.frame_enc(rearrange(torch.cat([x, diff], dim=2), "b t c h w -> (b t) c h w"))  # (b t, c, g, g)
         return self._quantize_features(rearrange(x, "(b t) c y x -> b c t y x", b=b))
 
+    def _window_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Check a window's length; frames fitted to the LDM's size, or ids flattened to (b t n)."""
+        if self.tokens:
+            x = x.flatten(2).long() if x.ndim == 4 else x.long()
+            if x.ndim != 3 or x.shape[2] != self.config.grid ** 2:
+                raise ValueError(f"the LDM on tokens takes ids (b, t, {self.config.grid ** 2}), got {tuple(x.shape)}")
+        else:
+            x = fit_frames(x, self.config.frame_size)
+        if x.shape[1] != self.config.horizon + 1:
+            raise ValueError(f"the LDM takes H+1 = {self.config.horizon + 1} frames, got {x.shape[1]}")
+        return x
+
+    def _token_context(self, ids: torch.Tensor) -> torch.Tensor:
+        """Ids (b t n) of a window -> frame tokens (b t n dim): each id, and whether it changed since frame k-1."""
+        changed = torch.cat([torch.zeros_like(ids[:, :1]), (ids[:, 1:] != ids[:, :-1]).long()], dim=1)
+        return self.tok_emb(ids) + self.change_emb(changed)
+
     def _quantize_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-frame features (b c t y x) of a window -> (codes (b s d), ids (b s))."""
-        b = x.shape[0]
+        """Per-frame conv features (b c t y x) of a window -> (codes (b s d), ids (b s))."""
         x = self.time_conv(F.pad(x, (1, 1, 1, 1, 1, 0)))  # pad time on the left only: causal
-        x = self.enc_in(rearrange(x, "b c t y x -> b t (y x) c"))  # (b, t, g*g, dim)
+        return self._queries_to_codes(self.enc_in(rearrange(x, "b c t y x -> b t (y x) c")))
+
+    def _queries_to_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frame tokens (b t n dim) of a window -> (codes (b s d), ids (b s)): query h sees frames t..t+h+1."""
+        b = x.shape[0]
         x = x + self.enc_pos + self.enc_time[:, None, :]
         ctx = rearrange(x, "b t n dim -> b (t n) dim")
         q = repeat(self.queries, "s dim -> b s dim", b=b)
@@ -182,17 +234,24 @@ class LatentDynamicsModel(nn.Module):
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """Frames (b t h w c), t = H+1 -> code ids (b s) int64."""
+        """Frames (b t h w c), or ids (b t n) in the token space, t = H+1 -> code ids (b s) int64."""
         return self.quantize(frames)[1]
 
     @torch.no_grad()
     def encode_video(self, frames: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-        """A whole video (n h w c) -> the codes of every window t..t+H, t < n - H: ids (n-H, s).
+        """A whole video (n h w c), or its ids (n ...) in the token space -> the codes of every window t..t+H,
+        t < n - H: ids (n-H, s).
 
         The same as ``encode`` on each window, but each frame's convolutions run twice (as a window's first
         frame, whose change input is zero, and as a later one), not H+1 times: the token cache's cost.
         """
         h = self.config.horizon
+        if self.tokens:  # embeddings are cheap: encode the windows themselves
+            ids = frames.flatten(1).long()
+            if len(ids) <= h:
+                return torch.zeros(0, h, dtype=torch.long)
+            windows = ids.unfold(0, h + 1, 1).transpose(1, 2)  # (n-h, h+1, n)
+            return torch.cat([self.encode(windows[a:a + batch_size]) for a in range(0, len(windows), batch_size)])
         x = frames_to_input(fit_frames(frames, self.config.frame_size))  # (n, c, h, w)
         n = len(x)
         if n <= h:
@@ -215,22 +274,34 @@ class LatentDynamicsModel(nn.Module):
     # --- decoder: frame t + codes -> frames t+1..t+H
 
     def decode_codes(self, frame: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """Frame t (b h w c) and FSQ codes (b s d) -> predicted frames t+1..t+H (b s h w c), float in [0, 1]."""
+        """Frame t (b h w c) and FSQ codes (b s d) -> predicted frames t+1..t+H (b s h w c), float in [0, 1].
+
+        In the token space: frame t's ids (b n) or (b g g) -> logits of frames t+1..t+H's ids (b s n v).
+        """
         b, s, g = frame.shape[0], self.config.horizon, self.config.grid
-        x0 = frames_to_input(fit_frames(frame, self.config.frame_size))  # (b, 3, h, w)
-        grid = self.dec_in(rearrange(self.dec_enc(x0), "b c y x -> b (y x) c")) + self.dec_pos  # (b, n, dim)
+        if self.tokens:
+            grid = self.dec_emb(frame.flatten(1).long()) + self.dec_pos  # (b, n, dim)
+        else:
+            x0 = frames_to_input(fit_frames(frame, self.config.frame_size))  # (b, 3, h, w)
+            grid = self.dec_in(rearrange(self.dec_enc(x0), "b c y x -> b (y x) c")) + self.dec_pos  # (b, n, dim)
         grid = repeat(grid, "b n dim -> b s n dim", s=s) + self.dec_target[None, :, None, :]
         code_tok = repeat(self.code_in(codes) + self.code_step, "b j dim -> b s j dim", s=s)
         seq = rearrange(torch.cat([grid, code_tok], dim=2), "b s n dim -> (b s) n dim")
         pad = repeat(self.dec_pad, "s n -> (b s) n", b=b)
-        out = self.dec_out(self.dec_blocks(seq, src_key_padding_mask=pad)[:, : g * g])  # (b s, g*g, c)
+        out = self.dec_out(self.dec_blocks(seq, src_key_padding_mask=pad)[:, : g * g])  # (b s, g*g, c or v)
+        if self.tokens:
+            return rearrange(out, "(b s) n v -> b s n v", b=b)
         delta = self.pixel_dec(rearrange(out, "bs (y x) c -> bs c y x", y=g))  # (b s, 3, h, w)
         pred = repeat(x0, "b c h w -> (b s) c h w", s=s) + delta
         return rearrange(output_to_frames(pred), "(b s) h w c -> b s h w c", b=b)
 
     def decode(self, frame: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        """Frame t (b h w c) and code ids (b s) -> predicted frames t+1..t+H (b s h w c) in [0, 1]."""
-        return self.decode_codes(frame, self.fsq.indices_to_codes(ids))
+        """Frame t (b h w c) and code ids (b s) -> predicted frames t+1..t+H (b s h w c) in [0, 1].
+
+        In the token space: frame t's ids (b n) -> the likeliest ids of frames t+1..t+H (b s n) int64.
+        """
+        out = self.decode_codes(frame, self.fsq.indices_to_codes(ids))
+        return out.argmax(-1) if self.tokens else out
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Frames (b t h w c), t = H+1 -> (pred (b s h w c) of frames t+1..t+H, ids (b s), loss).
@@ -238,9 +309,18 @@ class LatentDynamicsModel(nn.Module):
         The loss is the squared pixel error (in [0, 1] units) of the H predicted frames, with pixels that
         differ from frame t weighted ``1 + change_weight``: otherwise copying frame t is nearly optimal and
         the codes collapse to one value.
+
+        In the token space: ids (b t n) -> (logits (b s n v) of frames t+1..t+H's ids, ids, loss), the loss
+        being the cross-entropy of those ids, weighted the same way on ids that differ from frame t's.
         """
-        frames = fit_frames(frames, self.config.frame_size)
+        frames = self._window_input(frames)
         codes, ids = self.quantize(frames)
+        if self.tokens:
+            logits = self.decode_codes(frames[:, 0], codes)
+            target = frames[:, 1:]
+            weight = 1.0 + self.config.change_weight * (target != frames[:, :1]).float()  # (b s n)
+            ce = F.cross_entropy(rearrange(logits, "b s n v -> b v s n"), target, reduction="none")
+            return logits, ids, (weight * ce).mean()
         pred = self.decode_codes(frames[:, 0], codes)
         target = frames_to_unit(frames[:, 1:])
         changed = (target != frames_to_unit(frames[:, :1])).any(dim=-1, keepdim=True)  # (b s h w 1)

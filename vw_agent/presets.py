@@ -4,6 +4,8 @@
 * ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). ``train all`` took 76 min
   alone on a 2-core AMD EPYC (AVX2, 2 threads), where the steps run 2.4x slower than on the machine of the
   shipped run (87 min there, sharing the 2 cores with other jobs). Not yet the 45 minutes aimed for.
+* ``go9-cpu-tokens``: go9-cpu with the LDM on the tokenizer's ids and a 128-wide GPT: 47.6 min alone on that
+  machine and 82 ms a move, but it imagines and plays worse (see ``_go9_cpu_tokens``).
 * ``paper-go-50m`` / ``paper-go-300m``: the paper's Go sizes (VideoWorld, arXiv 2501.09781): 256 px frames to
   4x4 tokens with FSQ [8,8,8,5,5,5], the LDM on 128 px frames with H=5, a GPT of 50M / 300M
   non-embedding parameters (12 * n_layer * n_embd^2; the 64,000-id embedding adds 41M / 66M).
@@ -21,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vw_agent.idm import IDMConfig
 from vw_agent.ldm import LDMConfig
@@ -63,6 +65,8 @@ def linked(name: str, description: str, tokenizer: TokenizerConfig, ldm: LDMConf
     step (the paper's CALVIN release: 5 of H=9). ``cameras`` frames are tokenised per step.
     """
     s = codes_per_step or ldm.horizon
+    if ldm.space == "tokens":  # the LDM reads the tokenizer's ids
+        ldm = replace(ldm, token_vocab=tokenizer.vocab_size, token_grid=tokenizer.grid)
     if s > ldm.horizon:
         raise ValueError(f"codes_per_step {s} exceeds the LDM's horizon {ldm.horizon}")
     gpt_cfg = GPTConfig(frame_vocab=tokenizer.vocab_size, code_vocab=ldm.vocab_size, cond_vocab=cond_vocab,
@@ -107,6 +111,27 @@ def _go9_cpu() -> Preset:
                "ldm": StageTrain(steps=2_000, batch_size=8, lr=1e-3),
                "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
                "idm": StageTrain(steps=1_000, batch_size=32, lr=1e-3)},
+    )
+
+
+def _go9_cpu_tokens() -> Preset:
+    # go9-cpu with the LDM in the token space (vw_agent.ldm) and a 128-wide GPT: faster to train and to act,
+    # but it imagines and plays worse than go9-cpu. Measured alone on the 2-core AMD EPYC (`vw-agent train all`,
+    # 2 threads, the 500 KataGo games at 80 px): 47.6 min (tokenizer 22.2, LDM with the frame-token cache 7.1,
+    # transformer 11.3, IDM with the agent metrics 6.9); tokenizer 100% of held-out boards; LDM changed ids
+    # right 38.8% with the true codes vs 26.8% shuffled; imagination k = 1..4 92.9 / 87.2 / 83.0 / 79.7%
+    # (go9-cpu: 95.5 / 91.0 / 87.6 / 84.5), first-sample legal 81% (84.5%); 9 of 20 games won against random
+    # (14), 0 of 20 against gnugo:level=1; 82 ms a move on one thread (go9-cpu: 138). At batch 1 a 192-wide
+    # GPT's weights (7 MB) fall out of this CPU's cache between tokens; the 128-wide one's (3 MB) stay.
+    p = _go9_cpu()
+    return linked(
+        "go9-cpu-tokens", "9x9 Go on a 2-core CPU, LDM on the tokens, 128-wide GPT: faster, but plays worse",
+        p.tokenizer, replace(p.ldm, space="tokens"), gpt=dict(n_layer=4, n_head=4, n_embd=128),
+        idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256),
+        train={"tokenizer": StageTrain(steps=2_400, batch_size=24, lr=1e-3),
+               "ldm": StageTrain(steps=600, batch_size=64, lr=1e-3),
+               "transformer": StageTrain(steps=2_500, batch_size=32, lr=3e-4),
+               "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
     )
 
 
@@ -192,6 +217,7 @@ def _paper_calvin() -> Preset:
 PRESETS = {
     "tiny": _tiny,
     "go9-cpu": _go9_cpu,
+    "go9-cpu-tokens": _go9_cpu_tokens,
     "tiny-tabletop": _tiny_tabletop,
     "tabletop-cpu": _tabletop_cpu,
     "paper-go-50m": lambda: _paper_go(10, 640, 10, "50m"),

@@ -1,7 +1,8 @@
 """Training of every stage, in order, with atomic checkpoints that hold the config, and resume.
 
 * ``tokenizer``: single frames.
-* ``ldm``: windows of H+1 frames; video only, never actions.
+* ``ldm``: windows of H+1 frames; video only, never actions. An LDM in the token space reads the frozen
+  tokenizer's ids of those frames from a frame-token cache (``<data>/tokens/frames-<digest>/``), filled once.
 * ``transformer``: reads a token cache (``<data>/tokens/seq-<digest>/``) holding, per frame, the frozen
   tokenizer's ids and the frozen LDM's H codes of frames t..t+H; it is filled once, before the first step.
   Its condition token is whose turn it is (Go) or the episode's task (tabletop: :func:`tabletop_task_ids`).
@@ -166,6 +167,32 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:32]
 
 
+def _cache_name(prefix: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A cache's name (``<prefix>-<digest of info>``) and info as its JSON reads back (tuples as lists)."""
+    info = json.loads(json.dumps(info))
+    return prefix + "-" + hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:12], info
+
+
+@torch.no_grad()
+def cache_frame_tokens(tok: FrameTokenizer, root: str | Path, batch_size: int = 32) -> str:
+    """Fill the frame-token cache once; return its name (``frames-<digest of the frozen tokenizer>``).
+
+    Row t of episode k holds frame t's g*g token ids. Cached episodes are skipped on a rerun. The LDM in the
+    token space trains on it, and the transformer's cache is built from it.
+    """
+    reader = DatasetReader(root, frame_size=tok.config.frame_size)
+    name, info = _cache_name("frames", {"tokenizer": asdict(tok.config), "tokenizer_weights": weights_digest(tok)})
+    cache = TokenCache(root, name, config=info)
+    for ep in reader.split_ids(None):
+        if cache.has(ep):
+            continue
+        frames = torch.from_numpy(reader.frames(ep))  # (n, h, w, c) uint8
+        ids = torch.cat([tok.encode(frames[a:a + batch_size]).flatten(1) for a in range(0, len(frames), batch_size)])
+        cache.write(ep, ids.numpy().astype(np.int32))
+    reader.close()
+    return name
+
+
 @torch.no_grad()
 def cache_sequences(tok: FrameTokenizer, ldm: LatentDynamicsModel, root: str | Path, batch_size: int = 32) -> str:
     """Fill the transformer's token cache once; return its name (``seq-<digest of both frozen models>``).
@@ -173,22 +200,22 @@ def cache_sequences(tok: FrameTokenizer, ldm: LatentDynamicsModel, root: str | P
     Row t of episode k holds frame t's token ids (g of them), then the LDM's H codes of frames t..t+H
     (-1 for the last H frames, which have no H frames after them). Cached episodes are skipped on a rerun.
     """
+    frame_tokens = TokenCache(root, cache_frame_tokens(tok, root, batch_size))
     reader = DatasetReader(root, frame_size=tok.config.frame_size)
-    info = {"tokenizer": asdict(tok.config), "tokenizer_weights": weights_digest(tok), "ldm": asdict(ldm.config),
-            "ldm_weights": weights_digest(ldm)}
-    info = json.loads(json.dumps(info))  # tuples -> lists, as the cache's JSON reads back
-    name = "seq-" + hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:12]
+    name, info = _cache_name("seq", {"tokenizer": asdict(tok.config), "tokenizer_weights": weights_digest(tok),
+                                     "ldm": asdict(ldm.config), "ldm_weights": weights_digest(ldm)})
     cache = TokenCache(root, name, config=info)
     h = ldm.config.horizon
     for ep in reader.split_ids(None):
         if cache.has(ep):
             continue
-        n = reader.ref(ep).frames
-        frames = torch.from_numpy(reader.frames(ep, 0, n))  # (n, h, w, c) uint8
-        ids = torch.cat([tok.encode(frames[a:a + batch_size]).flatten(1) for a in range(0, n, batch_size)])
+        ids = torch.from_numpy(frame_tokens.read(ep)).long()  # (n, g*g)
+        n = len(ids)
         codes = torch.full((n, h), -1, dtype=torch.long)
-        codes[: max(n - h, 0)] = ldm.encode_video(frames, batch_size)
+        codes[: max(n - h, 0)] = ldm.encode_video(ids if ldm.tokens else torch.from_numpy(reader.frames(ep)),
+                                                  batch_size)
         cache.write(ep, torch.cat([ids, codes], dim=1).numpy().astype(np.int32))
+    reader.close()
     return name
 
 
@@ -270,11 +297,11 @@ def _loss(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor], ld
           codes_per_step: int) -> torch.Tensor:
     if stage == "transformer":
         return model.loss_on(*batch["sequences"])
+    if stage == "ldm":  # frames, or in the token space their ids
+        return model(batch["tokens"] if "tokens" in batch else batch["frames"])[2]
     frames = batch["frames"]
     if stage == "tokenizer":
         return model(frames[:, 0])[2]
-    if stage == "ldm":
-        return model(frames)[2]
     codes = batch["codes"] if "codes" in batch else ldm.encode(frames)[:, :codes_per_step]  # (b, s)
     return model(frames[:, 0], codes, frames[:, 1], batch["actions"][:, 0])[1]
 
@@ -289,11 +316,13 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
         out.update(_imagination(model, batch, board_size))
         model.train()
         return out
-    frames = batch["frames"]
+    frames = batch.get("frames")
     if stage == "tokenizer" and board_size:
         out["board_accuracy"] = board_accuracy(to_uint8(model.decode(model.encode(frames[:, 0]))), frames[:, 0],
                                                board_size)
-    if stage == "ldm":
+    if stage == "ldm" and model.tokens:
+        out.update(_token_code_usage(model, batch["tokens"].long()))
+    elif stage == "ldm":
         frames = fit_frames(frames, model.config.frame_size)
         ids = model.encode(frames)
         target = frames[:, 1:].float() / 255
@@ -308,7 +337,7 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
             out[f"changed_px_{k}mse"] = e[changed].mean().item() if changed.any() else float("nan")
         out["distinct_codes"] = float(ids.unique().numel())
     if stage == "idm":
-        codes = ldm.encode(frames)[:, :codes_per_step]
+        codes = batch["codes"] if "codes" in batch else ldm.encode(frames)[:, :codes_per_step]
         logits, _ = model(frames[:, 0], codes, frames[:, 1])
         actions = batch["actions"][:, 0]
         if model.config.discrete:
@@ -317,6 +346,22 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
             out["action_mse"] = F.mse_loss(logits, actions.float()).item()
             out["zero_action_mse"] = actions.float().pow(2).mean().item()
     model.train()
+    return out
+
+
+def _token_code_usage(ldm: LatentDynamicsModel, ids: torch.Tensor) -> dict[str, float]:
+    """Code usage of an LDM in the token space, on windows of ids (b t n): the share of frames t+1..t+H's ids
+    predicted right, over all and over those that differ from frame t's (where the codes must act), with the
+    true codes and with codes shuffled across the windows; and the distinct codes used."""
+    codes = ldm.encode(ids)
+    shuffled = codes[torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))]
+    target = ids[:, 1:]
+    changed = target != ids[:, :1]
+    out = {"distinct_codes": float(codes.unique().numel())}
+    for name, c in (("", codes), ("shuffled_codes_", shuffled)):
+        right = ldm.decode(ids[:, 0], c) == target
+        out[f"{name}token_accuracy"] = right.float().mean().item()
+        out[f"{name}changed_token_accuracy"] = right[changed].float().mean().item() if changed.any() else float("nan")
     return out
 
 
@@ -360,6 +405,16 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
             tokens = cache_sequences(tok, ldm_frozen, cfg.data)
         _barrier(world)
         tokens = cache_sequences(tok, ldm_frozen, cfg.data)
+    if cfg.stage == "ldm" and preset.ldm.space == "tokens":  # the LDM reads the frozen tokenizer's ids
+        tok = load_frozen(cfg.out, "tokenizer", env_id, frame_size, cfg.preset)
+        if (tok.vocab_size, tok.config.grid) != (preset.ldm.token_vocab, preset.ldm.token_grid):
+            raise CheckpointError(f"{checkpoint_path(cfg.out, 'tokenizer')}: {tok.vocab_size} ids on a "
+                                  f"{tok.config.grid}x{tok.config.grid} grid, but the LDM of preset {cfg.preset!r} "
+                                  f"reads {preset.ldm.token_vocab} on {preset.ldm.token_grid}x{preset.ldm.token_grid}")
+        if rank == 0:
+            cache_frame_tokens(tok, cfg.data)
+        _barrier(world)
+        tokens = cache_frame_tokens(tok, cfg.data)
     train_ds = _dataset(cfg, preset, "train", tokens)
     if len(train_ds) == 0:
         raise VWError(f"{cfg.data}: no training windows of {_window(cfg.stage, preset)} frames "
@@ -436,7 +491,7 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         _barrier(world)  # wait until the lead has evaluated (it may read what this stage's peers wrote)
         return {}
 
-    held_out = _held_out(cfg, preset, tokens, conds)
+    held_out = _held_out(cfg, preset, tokens, conds, code_cache)
     if cfg.stage == "transformer":
         held_out["tokenizer"] = tok
     metrics = evaluate(cfg.stage, model, held_out, ldm, preset.idm.codes_per_step, board_size)
@@ -496,16 +551,16 @@ def _throughput_unit(stage: str, preset: Preset) -> tuple[str, int]:
     return "frames", 1 if stage == "tokenizer" else 2
 
 
-def _held_out(cfg: TrainConfig, preset: Preset, tokens: str | None, conds: dict[int, int] | None = None
-              ) -> dict[str, Any]:
+def _held_out(cfg: TrainConfig, preset: Preset, tokens: str | None, conds: dict[int, int] | None = None,
+              code_cache: TokenCache | None = None) -> dict[str, Any]:
     """Up to ``eval_windows`` windows of the val and test splits (train if both are empty, as in tiny data)."""
     for split in ("val", "test", "train"):
         ds = _dataset(cfg, preset, split, tokens)
         if len(ds):
             n = min(cfg.eval_windows, len(ds))
             idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(cfg.seed))[:n]
-            batch = _batch(ds, idx, preset, conds)
-            if tokens is not None:  # the real frames t, t+1 to judge imagination against
+            batch = _batch(ds, idx, preset, conds, code_cache)
+            if cfg.stage == "transformer":  # the real frames t, t+1 to judge imagination against
                 batch["next_frames"] = torch.stack([torch.from_numpy(ds.reader.frames(e, s, s + 2))
                                                     for e, s in batch["episodes"]])
             return batch

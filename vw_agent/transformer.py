@@ -68,34 +68,93 @@ class GPTConfig:
 
 
 class KVCache:
-    """Per-layer keys and values of the tokens seen so far (b nh n hs each)."""
+    """Keys and values of the tokens seen so far, for inference (``generate``, under ``torch.no_grad``).
+
+    ``k`` and ``v`` are (n_layer b nh block_size hs), allocated on first use; each forward writes its tokens' keys
+    and values in place at positions ``len(cache)`` on, instead of a ``torch.cat`` of the whole past per token
+    and layer. Because of the in-place writes, backward through more than one cached forward raises (training
+    uses no cache).
+    """
 
     def __init__(self, n_layer: int):
-        self.k: list[torch.Tensor | None] = [None] * n_layer
-        self.v: list[torch.Tensor | None] = [None] * n_layer
+        self.n_layer = n_layer
+        self.k: torch.Tensor | None = None  # (n_layer, b, nh, block_size, hs)
+        self.v: torch.Tensor | None = None
+        self._k: list[torch.Tensor] = []  # per-layer views of k and v (b nh block_size hs), taken once
+        self._v: list[torch.Tensor] = []
+        self.length = 0  # tokens cached, in every layer once a forward is through
 
     def __len__(self) -> int:
-        return 0 if self.k[0] is None else self.k[0].shape[2]
+        return self.length
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor, capacity: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store ``layer``'s k, v (b nh n hs) at positions len..len+n -> its keys and values so far (b nh len+n hs).
+
+        ``capacity`` (the block size) sizes the buffers on first use. ``len`` moves on in ``advance``, once every
+        layer has stored its part.
+        """
+        if self.k is None:
+            b, nh, _, hs = k.shape
+            self.k = k.new_empty(self.n_layer, b, nh, capacity, hs)
+            self.v = v.new_empty(self.n_layer, b, nh, capacity, hs)
+            # indexing, not unbind: autograd forbids in-place writes to unbind's views (a forward with grad on)
+            self._k, self._v = [self.k[i] for i in range(self.n_layer)], [self.v[i] for i in range(self.n_layer)]
+        start, n = self.length, k.shape[2]
+        keys, values = self._k[layer], self._v[layer]
+        keys.narrow(2, start, n).copy_(k)  # narrow: one op, and none of [:, :, a:b]'s index parsing
+        values.narrow(2, start, n).copy_(v)
+        return keys.narrow(2, 0, start + n), values.narrow(2, 0, start + n)
+
+    def advance(self, n: int) -> None:
+        self.length += n
+
+
+# Per-token overhead. generate runs every block on one new token per step, where the time goes into fixed costs,
+# not arithmetic: PyTorch's ~25 us per operation, and Python's. Measured in that loop on the 2-core CPU machine:
+# a module call ~3.7 us; a submodule or parameter read as an attribute ~4 us (it lives in _modules or
+# _parameters, so the normal lookup fails first and nn.Module.__getattr__ runs); a plain function call ~0.2 us.
+# A block made ~13 module calls and ~20 such reads per token; now it makes 3 calls (itself, attention, MLP) and
+# no reads. So the blocks reshape with view/permute (einops' rearrange adds parsing and dispatch to every call),
+# skip dropout outright where it is the identity, take submodules and parameters from the _modules /
+# _parameters dicts, and apply their Linear and LayerNorm layers with the functions below instead of calling
+# them. The modules stay: they hold the parameters, under the state_dict names that checkpoints have.
+
+
+def _dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """``nn.Dropout(p)`` without a module, and no op at all in eval or at p = 0 (where it is the identity)."""
+    return F.dropout(x, p, training=True) if training and p > 0 else x
+
+
+def _linear(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` without the module call (see above)."""
+    p = layer._parameters
+    return F.linear(x, p["weight"], p["bias"])
+
+
+def _norm(layer: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` without the module call (see above)."""
+    p = layer._parameters
+    return F.layer_norm(x, layer.normalized_shape, p["weight"], p["bias"], layer.eps)
 
 
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.n_head = config.n_head
+        self.block_size = config.block_size
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
-        self.dropout = config.dropout
-        self.resid_dropout = nn.Dropout(config.dropout)
+        self.dropout = config.dropout  # attention weights and residual output
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        n = x.shape[1]
-        q, k, v = (rearrange(t, "b n (nh hs) -> b nh n hs", nh=self.n_head) for t in self.c_attn(x).chunk(3, dim=-1))
+        b, n, e = x.shape
+        m = self._modules  # c_attn, c_proj (not as attributes: see "Per-token overhead")
+        # b n (3 nh hs) -> 3 b nh n hs (view/permute, not rearrange: op overhead)
+        q, k, v = _linear(m["c_attn"], x).view(b, n, 3, self.n_head, e // self.n_head).permute(2, 0, 3, 1, 4)
+        past = 0
         if cache is not None:
-            if cache.k[layer] is not None:
-                k = torch.cat([cache.k[layer], k], dim=2)
-                v = torch.cat([cache.v[layer], v], dim=2)
-            cache.k[layer], cache.v[layer] = k, v
-        past = k.shape[2] - n
+            past = len(cache)
+            k, v = cache.append(layer, k, v, self.block_size)  # b nh past+n hs
         drop = self.dropout if self.training else 0.0
         if past == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
@@ -104,18 +163,23 @@ class CausalSelfAttention(nn.Module):
         else:  # new token i sits at position past + i and sees keys 0..past + i
             mask = torch.ones(n, past + n, dtype=torch.bool, device=x.device).tril(diagonal=past)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
-        return self.resid_dropout(self.c_proj(rearrange(y, "b nh n hs -> b n (nh hs)")))
+        y = y.transpose(1, 2).reshape(b, n, e)  # b nh n hs -> b n (nh hs) (not rearrange: op overhead)
+        return _dropout(_linear(m["c_proj"], y), drop, self.training)
 
 
 class MLP(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
+        # applied layer by layer, not as a Sequential (see "Per-token overhead"); the parameters keep the names
+        # net.0 / net.2 that checkpoints hold (the Dropout that sat at net.3 had none)
         self.net = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias), nn.GELU(),
-                                 nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias),
-                                 nn.Dropout(config.dropout))
+                                 nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias))
+        self.dropout = config.dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        fc, gelu, proj = self._modules["net"]
+        return _dropout(_linear(proj, F.gelu(_linear(fc, x), approximate=gelu.approximate)), self.dropout,
+                        self.training)
 
 
 class Block(nn.Module):
@@ -127,8 +191,9 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), cache, layer)
-        return x + self.mlp(self.ln_2(x))
+        m = self._modules  # not as attributes: see "Per-token overhead"
+        x = x + m["attn"](_norm(m["ln_1"], x), cache, layer)
+        return x + m["mlp"](_norm(m["ln_2"], x))
 
 
 class GPT(nn.Module):
@@ -137,7 +202,6 @@ class GPT(nn.Module):
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.block_size, config.n_embd)  # learned positions
-        self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
@@ -151,6 +215,7 @@ class GPT(nn.Module):
         step = [FRAME] * g + [CODE] * s
         kinds = [COND] + (step * config.frames)[: config.block_size - 1]
         self.register_buffer("kinds", torch.tensor(kinds), persistent=False)  # (n,)
+        self.kind_list = kinds  # the same as a list: generate reads one per token, without a tensor op
         allowed = torch.zeros(3, config.vocab_size, dtype=torch.bool)
         for kind, off in config.offsets.items():
             allowed[kind, off: off + config.sizes[kind]] = True
@@ -199,17 +264,21 @@ class GPT(nn.Module):
 
     # --- model
 
-    def _trunk(self, idx: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global ids (b n), continuing ``cache`` if given -> (final hidden states (b n e), positions (n,))."""
+    def _trunk(self, idx: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
+        """Global ids (b n), continuing ``cache`` if given (and then added to it) -> final hidden states (b n e)."""
         n = idx.shape[1]
         start = len(cache) if cache is not None else 0
         if start + n > self.config.block_size:
             raise ValueError(f"sequence of {start + n} tokens exceeds block_size {self.config.block_size}")
-        pos = torch.arange(start, start + n, device=idx.device)
-        x = self.drop(self.wte(idx) + self.wpe(pos))
-        for i, block in enumerate(self.blocks):
+        m = self._modules  # not as attributes: see "Per-token overhead"
+        # positions start..start+n-1: a slice of the table, one op where arange + lookup take two
+        x = m["wte"](idx) + m["wpe"]._parameters["weight"][start: start + n]
+        x = _dropout(x, self.config.dropout, self.training)
+        for i, block in enumerate(m["blocks"]):
             x = block(x, cache, i)
-        return self.ln_f(x), pos
+        if cache is not None:
+            cache.advance(n)
+        return _norm(m["ln_f"], x)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
                 cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -219,9 +288,10 @@ class GPT(nn.Module):
         tokens (its first position is ``len(cache)``). Logits at position p predict position p+1 and are
         restricted (-inf outside) to the ids of p+1's kind.
         """
-        x, pos = self._trunk(idx, cache)
-        logits = self.lm_head(x)  # (b, n, v)
-        next_kind = self.kinds[(pos + 1).clamp(max=self.config.block_size - 1)]  # (n,)
+        start = len(cache) if cache is not None else 0
+        logits = self.lm_head(self._trunk(idx, cache))  # (b, n, v)
+        nxt = torch.arange(start + 1, start + idx.shape[1] + 1, device=idx.device)  # the positions predicted
+        next_kind = self.kinds[nxt.clamp(max=self.config.block_size - 1)]  # (n,)
         logits = logits.masked_fill(~self.allowed[next_kind], float("-inf"))
         loss = None
         if targets is not None:
@@ -244,19 +314,25 @@ class GPT(nn.Module):
 
         Each step scores only the last position, and only against the ids of the kind that comes next (the
         matching rows of ``lm_head``): the same distribution as ``forward``'s masked logits at a fraction
-        of the cost. A move is ~30 sampled tokens of a batch of 1-10, so per-step overhead is the latency.
+        of the cost. A move is ~30 sampled tokens of a batch of 1-10, so per-step overhead is the latency: the
+        cache is preallocated and written in place (``KVCache``), the output too, and the blocks keep Python and
+        op overhead down (see "Per-token overhead" above).
         """
-        cache = KVCache(self.config.n_layer) if use_cache else None
+        c = self.config
+        b, n0 = idx.shape
+        out = torch.empty(b, n0 + max_new_tokens, dtype=torch.long, device=idx.device)  # filled in as sampled
+        out[:, :n0] = idx
+        offsets = c.offsets
+        heads = {kind: self.lm_head.weight[off: off + c.sizes[kind]] for kind, off in offsets.items()}  # (v of kind, e)
+        cache = KVCache(c.n_layer) if use_cache else None
         step_in = idx
-        for _ in range(max_new_tokens):
-            x, _ = self._trunk(step_in if use_cache else idx, cache)
-            kind = int(self.kinds[min(idx.shape[1], self.config.block_size - 1)])  # the position to fill
-            off = self.config.offsets[kind]
-            logits = F.linear(x[:, -1], self.lm_head.weight[off: off + self.config.sizes[kind]])  # (b, v of kind)
-            nxt = sample(logits, temperature, top_k, generator) + off
-            idx = torch.cat([idx, nxt], dim=1)
+        for n in range(n0, n0 + max_new_tokens):  # n: the position to fill
+            x = self._trunk(step_in if use_cache else out[:, :n], cache)
+            kind = self.kind_list[min(n, c.block_size - 1)]
+            nxt = sample(F.linear(x[:, -1], heads[kind]), temperature, top_k, generator) + offsets[kind]  # (b 1)
+            out[:, n: n + 1] = nxt
             step_in = nxt
-        return idx
+        return out
 
 
 def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
@@ -269,7 +345,8 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = N
     """
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
-    logits = logits / temperature
+    if temperature != 1:  # (x / 1 is x: an op per token saved at the usual temperature)
+        logits = logits / temperature
     if top_k is not None:
         kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, [-1]]
         logits = logits.masked_fill(logits < kth, float("-inf"))

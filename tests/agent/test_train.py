@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -33,8 +33,8 @@ from vw_envs.errors import DatasetError
 
 
 def cfg(data, out, stage="tokenizer", **kw) -> TrainConfig:
-    kw = {"ckpt_every": 2, "eval_windows": 8, "label_fraction": 1.0, "agent_positions": 8, **kw}
-    return TrainConfig(stage=stage, data=str(data), out=str(out), preset="tiny", **kw)
+    kw = {"ckpt_every": 2, "eval_windows": 8, "label_fraction": 1.0, "agent_positions": 8, "preset": "tiny", **kw}
+    return TrainConfig(stage=stage, data=str(data), out=str(out), **kw)
 
 
 def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
@@ -232,3 +232,58 @@ def test_idm_reads_the_ldm_codes_from_the_token_cache(go_dataset, tmp_path):
     ds = _dataset(cfg(go_dataset, tmp_path, "idm"), p, "train")
     batch = _batch(ds, torch.arange(8), p, code_cache=cache)
     assert torch.equal(batch["codes"], ldm.encode(batch["frames"])[:, : p.idm.codes_per_step])
+
+
+@pytest.fixture
+def tiny_tokens(monkeypatch) -> str:
+    """The tiny preset with its LDM in the token space (as go9-cpu), registered as ``tiny-tokens``."""
+    import vw_agent.presets as presets
+
+    def make():
+        p = presets.get_preset("tiny")
+        return presets.linked("tiny-tokens", "tests: the tiny preset, LDM on the tokenizer's ids", p.tokenizer,
+                              replace(p.ldm, space="tokens"), gpt=dict(n_layer=2, n_head=2, n_embd=64),
+                              idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128), train=p.train)
+
+    monkeypatch.setitem(presets.PRESETS, "tiny-tokens", make)
+    return "tiny-tokens"
+
+
+def test_every_stage_trains_with_the_ldm_on_tokens(go_dataset, tmp_path, tiny_tokens):
+    """The token-space LDM trains on the frame-token cache; its codes fill the sequence cache; the agent acts."""
+    from vw_agent.train import cache_frame_tokens
+
+    for stage in STAGES:
+        metrics = train_stage(cfg(go_dataset, tmp_path, stage, steps=3, preset=tiny_tokens), progress=False)
+        if stage == "ldm":
+            assert {"token_accuracy", "changed_token_accuracy", "shuffled_codes_changed_token_accuracy",
+                    "distinct_codes"} <= set(metrics)
+            assert 0 <= metrics["changed_token_accuracy"] <= 1
+    assert 0 <= metrics["action_accuracy"] <= 1 and 0 <= metrics["agent_first_sample_legal_rate"] <= 1
+    tok, ldm = load_frozen(tmp_path, "tokenizer"), load_frozen(tmp_path, "ldm")
+    assert ldm.config.space == "tokens" and ldm.config.token_vocab == tok.vocab_size
+    reader = DatasetReader(go_dataset)
+    ep = reader.split_ids(None)[1]
+    frames = TokenCache(go_dataset, cache_frame_tokens(tok, go_dataset))
+    rows = torch.from_numpy(TokenCache(go_dataset, cache_sequences(tok, ldm, go_dataset)).read(ep)).long()
+    ids = torch.from_numpy(frames.read(ep)).long()
+    g, h = ids.shape[1], ldm.config.horizon
+    assert torch.equal(ids, tok.encode(torch.from_numpy(reader.frames(ep))).flatten(1))
+    assert torch.equal(rows[:, :g], ids) and torch.equal(rows[7, g:], ldm.encode(ids[None, 7:7 + h + 1])[0])
+
+
+def test_ldm_on_tokens_refuses_a_tokenizer_of_another_shape(go_dataset, tmp_path, tiny_tokens, monkeypatch):
+    import vw_agent.presets as presets
+
+    train_stage(cfg(go_dataset, tmp_path, "tokenizer", steps=1, preset=tiny_tokens), progress=False)
+    make = presets.PRESETS[tiny_tokens]
+
+    def retuned():  # the LDM now expects a 125-id tokenizer; the run's has 1,000
+        p = make()
+        p.ldm = replace(p.ldm, token_vocab=125)
+        return p
+
+    monkeypatch.setitem(presets.PRESETS, tiny_tokens, retuned)
+    with pytest.raises(CheckpointError, match="1000 ids on a 4x4 grid, but the LDM of preset 'tiny-tokens' reads "
+                                              "125 on 4x4"):
+        train_stage(cfg(go_dataset, tmp_path, "ldm", steps=1, preset=tiny_tokens), progress=False)

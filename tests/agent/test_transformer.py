@@ -50,14 +50,36 @@ def test_too_long():
 
 def test_kv_cache_matches_full_forward():
     gpt = small()
+    c = gpt.config
     idx = gpt.build_sequence(*batch(gpt))
     full, _ = gpt(idx)
-    cache = KVCache(gpt.config.n_layer)
+    cache = KVCache(c.n_layer)
+    assert len(cache) == 0 and cache.k is None  # allocated on first use
     first, _ = gpt(idx[:, :6], cache=cache)  # a prefix, then one token at a time, then a chunk
-    parts = [first] + [gpt(idx[:, i:i + 1], cache=cache)[0] for i in range(6, 10)] + [gpt(idx[:, 10:], cache=cache)[0]]
-    assert len(cache) == gpt.config.block_size
+    assert cache.k.shape == cache.v.shape == (c.n_layer, 3, c.n_head, c.block_size, c.n_embd // c.n_head)
+    buffer = cache.k.data_ptr()
+    parts = [first]
+    for i in range(6, 10):
+        parts.append(gpt(idx[:, i:i + 1], cache=cache)[0])
+        assert len(cache) == i + 1
+    parts.append(gpt(idx[:, 10:], cache=cache)[0])
+    assert len(cache) == c.block_size and cache.k.data_ptr() == buffer  # written in place, never reallocated
     cached = torch.cat(parts, dim=1)
     assert torch.allclose(cached.nan_to_num(neginf=0), full.nan_to_num(neginf=0), atol=1e-5)
+    with pytest.raises(ValueError, match="exceeds block_size"):
+        gpt(idx[:, :1], cache=cache)
+
+
+def test_kv_cache_keys_are_the_full_forwards():
+    """Every layer's cached keys and values, filled in three chunks, equal those of one uncached pass."""
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt, b=2))
+    whole, parts = KVCache(gpt.config.n_layer), KVCache(gpt.config.n_layer)
+    with torch.no_grad():
+        gpt(idx, cache=whole)
+        for a, b in [(0, 1), (1, 8), (8, idx.shape[1])]:
+            gpt(idx[:, a:b], cache=parts)
+    assert torch.allclose(whole.k, parts.k, atol=1e-6) and torch.allclose(whole.v, parts.v, atol=1e-6)
 
 
 @pytest.mark.parametrize("prefix", [1, 5, 9])
@@ -82,18 +104,54 @@ def test_sampling_temperature_and_top_k():
     assert torch.equal(top1, gpt.generate(idx, 10, temperature=0))  # top-1 sampling is greedy
 
 
+@pytest.mark.parametrize("b", [1, 10])
 @pytest.mark.parametrize("temperature,top_k", [(0.0, None), (1.0, None), (0.7, 5)])
-def test_generate_samples_forwards_distribution(temperature, top_k):
+def test_generate_samples_forwards_distribution(temperature, top_k, b):
     """generate scores only the next kind's ids at the last position; drawing from forward's full masked logits
-    with the same random numbers gives the same sequence, through frame and code positions."""
+    with the same random numbers gives the same sequence, through frame and code positions, to block_size."""
     gpt = small()
-    idx = gpt.build_sequence(*batch(gpt))[:, :3]
+    idx = gpt.build_sequence(*batch(gpt, b))[:, :3]
     n = gpt.config.block_size - 3
     fast = gpt.generate(idx, n, temperature=temperature, top_k=top_k, generator=torch.Generator().manual_seed(4))
     g, ref = torch.Generator().manual_seed(4), idx
     for _ in range(n):
         ref = torch.cat([ref, sample(gpt(ref)[0][:, -1], temperature, top_k, g)], dim=1)
     assert torch.equal(fast, ref)
+
+
+@pytest.mark.parametrize("temperature,top_k", [(1.0, None), (0.7, 5)])
+def test_cached_sampling_equals_uncached(temperature, top_k):
+    gpt = small()
+    idx = gpt.build_sequence(*batch(gpt, 10))[:, :2]
+    n = gpt.config.block_size - 2
+    fast = gpt.generate(idx, n, temperature, top_k, generator=torch.Generator().manual_seed(2))
+    slow = gpt.generate(idx, n, temperature, top_k, use_cache=False, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(fast, slow)
+    assert torch.equal(gpt.generate(idx, 0), idx)  # nothing to sample: the prefix
+
+
+def test_checkpoint_names():
+    """state_dict keys are what saved checkpoints hold (the MLP's net.0 / net.2 from its old nn.Sequential)."""
+    keys = set(small(n_layer=1).state_dict())
+    layer = {"ln_1.weight", "attn.c_attn.weight", "attn.c_proj.weight", "ln_2.weight", "mlp.net.0.weight",
+             "mlp.net.2.weight"}
+    assert keys == {"wte.weight", "wpe.weight", "ln_f.weight", "lm_head.weight"} | {f"blocks.0.{k}" for k in layer}
+    assert "blocks.0.mlp.net.2.bias" in small(n_layer=1, bias=True).state_dict()
+
+
+def test_dropout_only_when_training():
+    """Dropout is skipped in eval and at p = 0 (same output as eval); at p > 0 in training it acts, seeded."""
+    idx = torch.randint(0, 50, (2, 8))
+    for p in (0.0, 0.5):
+        torch.manual_seed(0)
+        gpt = small(dropout=p)
+        ref = gpt(idx)[0]
+        gpt.train()
+        torch.manual_seed(1)
+        a = gpt(idx)[0]
+        torch.manual_seed(1)
+        assert torch.equal(a, gpt(idx)[0])
+        assert torch.equal(a, ref) == (p == 0)
 
 
 def test_sample_follows_the_softmax():
