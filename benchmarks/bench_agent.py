@@ -65,6 +65,7 @@ def train_throughput(run: str, data: str, steps: int) -> dict[str, float]:
         _dataset,
         _throughput_unit,
         build_model,
+        cache_frame_tokens,
         cache_sequences,
         checkpoint_path,
         load_checkpoint,
@@ -78,6 +79,8 @@ def train_throughput(run: str, data: str, steps: int) -> dict[str, float]:
     for stage in STAGES:
         cfg = TrainConfig(stage=stage, data=data, out=run, preset=preset_name, label_fraction=1.0)
         tokens = cache_sequences(tok, ldm, data) if stage == "transformer" else None
+        if stage == "ldm" and preset.ldm.space == "tokens":  # it trains on the frames' ids, as in train_stage
+            tokens = cache_frame_tokens(tok, data)
         # the IDM reads the LDM's codes from the token cache, as in training
         codes = TokenCache(data, cache_sequences(tok, ldm, data)) if stage == "idm" else None
         ds = _dataset(cfg, preset, "train", tokens)

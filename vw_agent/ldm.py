@@ -30,7 +30,7 @@ are the same. Why: on 9x9 Go at 80 px on a 2-core CPU, the pixel LDM's codes car
 steps of 8 windows (23 minutes, half of the 45-minute budget for all four stages; every cheaper pixel
 configuration tried left them unused), while on the tokenizer's ids they mattered after 200 steps of 32
 windows (one minute): held-out changed ids predicted 24% with the true codes vs 18% with shuffled ones;
-in the ``go9-cpu-tokens`` run, 38.8% vs 26.8% after 600 steps of 64 (7 minutes). The step-1 code alone
+in a run on the conv tokenizer's ids, 38.8% vs 26.8% after 600 steps of 64 (7 minutes). The step-1 code alone
 names the held-out move (majority move per code) 12% of the time, the 2,000-step pixel LDM's 14%: neither
 codes the move as such; both carry part of the change. The token space needs the tokenizer trained first.
 

@@ -1,17 +1,17 @@
 """Named configurations of the four networks, linked so their vocabularies and shapes agree.
 
 * ``tiny``: for tests; every network trains a step in well under a second on one CPU core.
-* ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). ``train all`` took 76 min
-  alone on a 2-core AMD EPYC (AVX2, 2 threads), where the steps run 2.4x slower than on the machine of the
-  shipped run (87 min there, sharing the 2 cores with other jobs). Not yet the 45 minutes aimed for.
-* ``go9-cpu-tokens``: go9-cpu with the LDM on the tokenizer's ids and a 128-wide GPT: 47.6 min alone on that
-  machine and 82 ms a move, but it imagines and plays worse (see ``_go9_cpu_tokens``).
+* ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). A patch-embedding
+  tokenizer (each token from its own 16 px patch), an LDM on the tokenizer's ids, a 4x128 GPT: sized so that
+  ``train all`` takes under 45 minutes on a 2-core CPU and a move under 100 ms on one core.
+* ``go9-cpu-pixels``: the paper's pixel LDM at CPU size, a conv tokenizer and a 4x192 GPT: the shipped model
+  of earlier versions. ``train all`` took 76 min alone on a 2-core AMD EPYC (AVX2, 2 threads), 138 ms a move.
 * ``paper-go-50m`` / ``paper-go-300m``: the paper's Go sizes (VideoWorld, arXiv 2501.09781): 256 px frames to
   4x4 tokens with FSQ [8,8,8,5,5,5], the LDM on 128 px frames with H=5, a GPT of 50M / 300M
   non-embedding parameters (12 * n_layer * n_embd^2; the 64,000-id embedding adds 41M / 66M).
 * ``tabletop-cpu``: the tabletop (``VideoTabletop-*``, static camera) at 64 px, H=9 with 5 codes per step,
-  the task as the condition, a 7-D action; sized for 45 minutes on a 2-core CPU. NOT YET TIMED end to end:
-  its budgets come from a few timed steps per network (see ``_tabletop_cpu``).
+  the task as the condition, a 7-D action; as go9-cpu, patch tokens and an LDM on them; sized for 45
+  minutes on a 2-core CPU.
 * ``tiny-tabletop``: for tests on tabletop data; seconds per stage.
 * ``paper-calvin``: the paper's robot sizes: H=9 for the LDM, of which the transformer predicts 5 codes per
   step; 2 cameras x 16 tokens per step over 10-frame clips; a 7-D action.
@@ -88,14 +88,16 @@ def _tiny() -> Preset:
     )
 
 
-def _go9_cpu() -> Preset:
-    # 80 px frames, 4 halvings: 5x5 = 25 tokens, each 16 px wide. Stones sit ~8.4 px apart, so a token covers at
-    # most 2-3 intersections a side and usually 2x2: 3^4 = 81 (at worst 3^6 = 729) boards per token fit the
-    # 1,000 ids. At 64 px the paper's 4x4 grid put up to 3x3 points (19,683 boards) in a token, and the
-    # tokenizer read back only 97.2% of held-out intersections after 2,000 steps. The LDM also works on a
-    # 5x5 grid (cheap attention) and the IDM on 10x10, fine enough to place one stone. H=5, the paper's Go.
+def _go9_cpu_pixels() -> Preset:
+    # The paper's pixel LDM at CPU size: the shipped checkpoint of earlier versions (76 min alone on a 2-core
+    # AMD EPYC, 2 threads: tokenizer 24.6, LDM 24.5, transformer 19.1, IDM 7.8). 80 px frames, 4 halvings:
+    # 5x5 = 25 tokens, each 16 px wide. Stones sit ~8.4 px apart, so a token covers at most 2-3 intersections
+    # a side and usually 2x2: 3^4 = 81 (at worst 3^6 = 729) boards per token fit the 1,000 ids. At 64 px the
+    # paper's 4x4 grid put up to 3x3 points (19,683 boards) in a token, and the tokenizer read back only 97.2%
+    # of held-out intersections after 2,000 steps. The LDM also works on a 5x5 grid (cheap attention) and the
+    # IDM on 10x10, fine enough to place one stone. H=5, the paper's Go.
     return linked(
-        "go9-cpu", "9x9 Go on a 2-core CPU: 80 px frames, 25 tokens, H=5",
+        "go9-cpu-pixels", "9x9 Go, the paper's pixel LDM: 80 px frames, 25 tokens, H=5 (76 min on 2 cores)",
         TokenizerConfig(frame_size=80, channels=(32, 48, 64, 96), levels=(8, 5, 5, 5)),
         LDMConfig(frame_size=80, horizon=5, channels=(24, 48, 64, 64), dim=96, heads=4, query_layers=2,
                   decoder_layers=2),
@@ -104,9 +106,7 @@ def _go9_cpu() -> Preset:
         # The tokenizer reads 100% of held-out boards after 1,600 steps too, but the LDM needs its 2,000: after 900
         # its codes changed nothing (shuffling them cost 0.0000 of changed-pixel error, against 0.038 at 2,000).
         # Nor did these carry anything after 2,000 steps: 6 windows a step, 40 px LDM input, thinner LDM convs
-        # (16, 32, 64, 64); nor 1,000 steps whose first 300 gave the decoder unrounded codes. A 44.7-minute run
-        # (tokenizer 1,000 steps, a 128-wide GPT for 2,000, IDM 300) read 100% of boards but imagined worse:
-        # GPT held-out loss 1.85 (1.62 here), first-sample legal 62% (81.5%), one-step boards 90.4% (95.8%).
+        # (16, 32, 64, 64); nor 1,000 steps whose first 300 gave the decoder unrounded codes.
         train={"tokenizer": StageTrain(steps=3_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=2_000, batch_size=8, lr=1e-3),
                "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
@@ -114,34 +114,40 @@ def _go9_cpu() -> Preset:
     )
 
 
-def _go9_cpu_tokens() -> Preset:
-    # go9-cpu with the LDM in the token space (vw_agent.ldm) and a 128-wide GPT: faster to train and to act,
-    # but it imagines and plays worse than go9-cpu. Measured alone on the 2-core AMD EPYC (`vw-agent train all`,
-    # 2 threads, the 500 KataGo games at 80 px): 47.6 min (tokenizer 22.2, LDM with the frame-token cache 7.1,
-    # transformer 11.3, IDM with the agent metrics 6.9); tokenizer 100% of held-out boards; LDM changed ids
-    # right 38.8% with the true codes vs 26.8% shuffled; imagination k = 1..4 92.9 / 87.2 / 83.0 / 79.7%
-    # (go9-cpu: 95.5 / 91.0 / 87.6 / 84.5), first-sample legal 81% (84.5%); 9 of 20 games won against random
-    # (14), 0 of 20 against gnugo:level=1; 82 ms a move on one thread (go9-cpu: 138). At batch 1 a 192-wide
-    # GPT's weights (7 MB) fall out of this CPU's cache between tokens; the 128-wide one's (3 MB) stay.
-    p = _go9_cpu()
+def _go9_cpu() -> Preset:
+    # go9-cpu-pixels made cheap where it was slow, each change measured on the 2-core AMD EPYC (2 threads):
+    # * The tokenizer's encoder is a patch embedding (tokenizer.PatchEncoder): 0.41 s a step of 24 frames, 0.60
+    #   with the conv encoder. Its ids are steadier: a token's id depends on its own 16 px patch alone. After
+    #   600 steps (a 600-step schedule) it read back 99.99% of the 1,730 val frames' intersections (12 wrong).
+    #   Without the decoder's residual blocks (0.26 s a step) it read 99.7% after 1,000 steps and left smudges.
+    # * The LDM works on the tokenizer's ids (vw_agent.ldm, space="tokens"): its codes mattered after 600 steps
+    #   of 64 windows (7 min), where the pixel LDM's needed 2,000 of 8 (23 min).
+    # * The GPT is 128 wide: at batch 1 a 192-wide GPT's weights (7 MB) fall out of this CPU's cache between
+    #   tokens, and a move took 138 ms (82 ms at 128 wide).
+    # `vw-agent train all` on the 500 KataGo games, alone there: 38.2 min (tokenizer 11.1, LDM 7.0, transformer
+    # 13.8, IDM with the agent metrics 6.3); 80-87 ms a move on one thread; the README has what it learned.
+    p = _go9_cpu_pixels()
     return linked(
-        "go9-cpu-tokens", "9x9 Go on a 2-core CPU, LDM on the tokens, 128-wide GPT: faster, but plays worse",
-        p.tokenizer, replace(p.ldm, space="tokens"), gpt=dict(n_layer=4, n_head=4, n_embd=128),
+        "go9-cpu", "9x9 Go on a 2-core CPU: 80 px frames, 25 patch tokens, an LDM on the tokens (H=5), 4x128 GPT",
+        replace(p.tokenizer, encoder="patch"), replace(p.ldm, space="tokens"),
+        gpt=dict(n_layer=4, n_head=4, n_embd=128),
         idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256),
-        train={"tokenizer": StageTrain(steps=2_400, batch_size=24, lr=1e-3),
+        train={"tokenizer": StageTrain(steps=1_500, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=600, batch_size=64, lr=1e-3),
-               "transformer": StageTrain(steps=2_500, batch_size=32, lr=3e-4),
+               "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
                "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
     )
 
 
 def _tiny_tabletop() -> Preset:
-    # H=3 of which 2 codes per step, so the tests take the paper's CALVIN path (fewer codes than H).
+    # H=3 of which 2 codes per step, so the tests take the paper's CALVIN path (fewer codes than H); patch
+    # tokens and an LDM on them, as tabletop-cpu.
     return linked(
         "tiny-tabletop", "tests: 64 px tabletop frames, H=3 (2 codes per step), the task as cond, 7-D actions",
-        TokenizerConfig(frame_size=64, channels=(16, 32, 32, 32), levels=(8, 5, 5, 5)),
+        TokenizerConfig(frame_size=64, channels=(16, 32, 32, 32), levels=(8, 5, 5, 5), encoder="patch",
+                        patch_width=64),
         LDMConfig(frame_size=64, horizon=3, channels=(16, 32, 32), dim=64, heads=4, query_layers=1,
-                  decoder_layers=1),
+                  decoder_layers=1, space="tokens"),
         gpt=dict(n_layer=2, n_head=2, n_embd=64),
         idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128, discrete=False, action_dim=7),
         codes_per_step=2, cond_vocab=len(TASKS),
@@ -159,27 +165,25 @@ def _tabletop_cpu() -> Preset:
     # paper's CALVIN release: episodes last 26-56 steps, so the 10-frame windows fit. cond: the task id
     # (its index in sorted(TASKS)). The LDM works on a 4x4 grid (0.65 s/step; 8x8 cost 0.78 s).
     #
-    # Budget: CPU seconds per step of one thread (time.process_time, 3-4 steps after a warm-up, on this
-    # machine while it ran two other trainings; the same measure gives the old 64 px go9-cpu tokenizer 0.20 s,
-    # against the 0.24 s its wall-clock timing recorded): tokenizer 0.20 s (batch 24), LDM 0.65 s (batch 8),
-    # transformer 0.61 s (batch 32, 134 tokens), IDM 0.51 s (batch 32; almost all of it the frozen LDM
-    # encoding the 10-frame windows, 15 ms a window); reading a batch costs < 0.01 s (8-episode dataset).
-    # Steps: 2,000 x 0.20 + 1,000 x 0.65 + 1,000 x 0.61 + 500 x 0.51 = 1,915 s = 32 min. The token cache
-    # costs ~16 ms a frame: ~4.3 min for the 400 episodes (~16k frames) the docs suggest. In all ~36 min on
-    # one thread before evaluation. NOT YET TIMED END TO END: whether `vw-agent train all --preset
-    # tabletop-cpu` stays within 45 minutes, and whether 1,000 LDM steps make its codes matter at H=9, are
-    # not measured.
+    # Timed on the 2-core AMD EPYC, 2 threads, seconds a step on synthetic batches: the conv tokenizer 0.28
+    # (patch encoder without blocks 0.15), the pixel LDM 0.99 at batch 8 (0.50 without its residual blocks),
+    # the LDM on the tokens 0.73 at batch 16 (1.55 at 32). Alone, the conv tokenizer's 2,000 steps took 11.9
+    # min and the pixel LDM ran at 1.0-1.1 s a step, so the pixel preset exceeded 45 min. As go9-cpu, the
+    # tokenizer here has the patch encoder and the LDM works on its ids, whose codes carried part of the change
+    # (held-out changed ids 24.9% right with the true codes, 20.7% shuffled, after 600 steps of 32).
+    # `vw-agent train all` on 400 expert episodes (14,601 frames), alone there: 36.5 min (tokenizer 9.5, LDM
+    # 10.2, transformer 15.1, IDM 1.7); docs/agent-tabletop.md has what it learned.
     return linked(
-        "tabletop-cpu", "tabletop on a 2-core CPU: 64 px static camera, 64 tokens, H=9 (5 codes per step), "
-                        "task cond, 7-D action (not yet timed end to end)",
-        TokenizerConfig(frame_size=64, channels=(32, 48, 64), levels=(8, 5, 5, 5)),
+        "tabletop-cpu", "tabletop on a 2-core CPU: 64 px static camera, 64 patch tokens, an LDM on the tokens "
+                        "(H=9, 5 codes per step), task cond, 7-D action",
+        TokenizerConfig(frame_size=64, channels=(32, 48, 64), levels=(8, 5, 5, 5), encoder="patch"),
         LDMConfig(frame_size=64, horizon=9, channels=(24, 48, 64, 64), dim=96, heads=4, query_layers=2,
-                  decoder_layers=2),
+                  decoder_layers=2, space="tokens"),
         gpt=dict(n_layer=4, n_head=4, n_embd=192),
         idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256, discrete=False, action_dim=7),
         codes_per_step=5, cond_vocab=len(TASKS),
         train={"tokenizer": StageTrain(steps=2_000, batch_size=24, lr=1e-3),
-               "ldm": StageTrain(steps=1_000, batch_size=8, lr=1e-3),
+               "ldm": StageTrain(steps=800, batch_size=16, lr=1e-3),
                "transformer": StageTrain(steps=1_000, batch_size=32, lr=3e-4),
                "idm": StageTrain(steps=500, batch_size=32, lr=1e-3)},
     )
@@ -217,7 +221,7 @@ def _paper_calvin() -> Preset:
 PRESETS = {
     "tiny": _tiny,
     "go9-cpu": _go9_cpu,
-    "go9-cpu-tokens": _go9_cpu_tokens,
+    "go9-cpu-pixels": _go9_cpu_pixels,
     "tiny-tabletop": _tiny_tabletop,
     "tabletop-cpu": _tabletop_cpu,
     "paper-go-50m": lambda: _paper_go(10, 640, 10, "50m"),

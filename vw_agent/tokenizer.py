@@ -5,6 +5,13 @@ VideoWorld (https://arxiv.org/abs/2501.09781) turns a 256x256 Go frame into 4x4 
 [8,8,8,5,5,5] (64,000 codes). The transformer only ever sees these token ids; the decoder turns imagined
 ids back into pixels.
 
+Two encoders (``TokenizerConfig.encoder``). ``"conv"`` mirrors the decoder: stride-2 convolutions whose
+fields overlap, so a token's id also depends on its neighbours' pixels. ``"patch"`` (the CPU presets) is a
+patch embedding plus per-token MLP blocks: a token's id depends on its own patch alone, so the same stones in
+the same place always get the same id, and the transformer has fewer, steadier ids to predict. The decoder
+is convolutional either way (it may draw a stone that straddles two patches from both ids) and, behind the
+patch encoder, adds a learned embedding of each token's place on the grid.
+
 Axis letters used in docstrings: b batch, h w pixel rows/columns, c channels, gh gw token grid, d FSQ dims.
 
 Example:
@@ -99,6 +106,39 @@ class ConvEncoder(nn.Module):
         return self.net(x)
 
 
+class PointwiseBlock(nn.Module):
+    """Residual MLP on each grid cell's channels alone (LayerNorm, 2x wide inside), shape-preserving.
+
+    LayerNorm over the channels, not GroupNorm: GroupNorm's statistics span the grid, so one patch would
+    shift every other patch's features.
+    """
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(ch), nn.Linear(ch, 2 * ch), nn.SiLU(), nn.Linear(2 * ch, ch))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (b c gh gw) -> (b c gh gw)."""
+        return x + rearrange(self.net(rearrange(x, "b c h w -> b h w c")), "b h w c -> b c h w")
+
+
+class PatchEncoder(nn.Module):
+    """(b, in_ch, h, w) -> (b, ch, h / patch, w / patch): each output cell from its own patch x patch pixels alone.
+
+    A patch embedding (a conv whose kernel is its stride, as ViT's) and 1x1 residual MLP blocks. No cell sees
+    its neighbours, so a patch's id depends on that patch's pixels only: the same picture in the same place
+    always gets the same id, which is what the transformer must predict.
+    """
+
+    def __init__(self, in_ch: int, ch: int, patch: int, blocks: int = 1):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(in_ch, ch, patch, stride=patch),
+                                 *[PointwiseBlock(ch) for _ in range(blocks)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class ConvDecoder(nn.Module):
     """Mirror of ConvEncoder: (b, channels[-1], gh, gw) -> (b, out_ch, gh * 2**len(channels), ...)."""
 
@@ -132,7 +172,10 @@ def feature_grid(frame_size: int, channels: tuple[int, ...]) -> int:
 class TokenizerConfig:
     frame_size: int = 256  # the paper's frames; each stage of `channels` halves it
     channels: tuple[int, ...] = (64, 128, 128, 256, 256, 256)  # one stride-2 stage each: 256 px -> 4x4 tokens
-    res_blocks: int = 1  # residual blocks per stage, in the encoder and the decoder
+    res_blocks: int = 1  # residual 3x3 blocks per stage, in the conv encoder and the decoder
+    encoder: str = "conv"  # "conv": mirrors the decoder; "patch": each token from its own patch alone
+    # (PatchEncoder), which the decoder, still convolutional, places by a learned per-token position embedding
+    patch_width: int = 256  # "patch": channels of the patch embedding and its 1x1 blocks
     levels: tuple[int, ...] = (8, 8, 8, 5, 5, 5)  # FSQ levels; the paper's 64,000-code vocabulary
     adversarial: float = 0.0  # weight of a hinge-GAN term from a PatchGAN critic (0: off; sharper but slower)
     adversarial_start: int = 1_000  # training steps of plain reconstruction first (VQGAN's warm-up): an early
@@ -142,6 +185,8 @@ class TokenizerConfig:
         self.channels = tuple(self.channels)
         self.levels = tuple(self.levels)
         feature_grid(self.frame_size, self.channels)  # validates
+        if self.encoder not in ("conv", "patch"):
+            raise ValueError(f"encoder must be 'conv' or 'patch', got {self.encoder!r}")
 
     @property
     def grid(self) -> int:
@@ -158,10 +203,16 @@ class FrameTokenizer(nn.Module):
         super().__init__()
         self.config = config
         d = len(config.levels)
-        self.encoder = ConvEncoder(3, config.channels, config.res_blocks)
-        self.to_fsq = nn.Conv2d(config.channels[-1], d, 1)
+        top, g = config.channels[-1], config.grid
+        if config.encoder == "patch":
+            self.encoder = PatchEncoder(3, config.patch_width, config.frame_size // g)
+            self.pos = nn.Parameter(torch.zeros(1, top, g, g))  # (1 c gh gw): where each token sits
+        else:
+            self.encoder = ConvEncoder(3, config.channels, config.res_blocks)
+            self.pos = None  # the conv encoder's overlapping fields and padding already tell
+        self.to_fsq = nn.Conv2d(config.patch_width if config.encoder == "patch" else top, d, 1)
         self.fsq = FSQ(levels=list(config.levels))  # dim == len(levels): no projections inside FSQ
-        self.from_fsq = nn.Conv2d(d, config.channels[-1], 1)
+        self.from_fsq = nn.Conv2d(d, top, 1)
         self.decoder = ConvDecoder(3, config.channels, config.res_blocks)
         self.critic = PatchCritic() if config.adversarial > 0 else None
         # training forwards so far; not saved (checkpoints of runs without a critic stay loadable): train.py
@@ -180,7 +231,8 @@ class FrameTokenizer(nn.Module):
 
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """FSQ codes (b d gh gw) -> float frames (b h w c) in [0, 1]."""
-        return output_to_frames(self.decoder(self.from_fsq(codes)))
+        x = self.from_fsq(codes)
+        return output_to_frames(self.decoder(x if self.pos is None else x + self.pos))
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from tests.agent.conftest import train_steps, went_down, windows
 from vw_agent.metrics import board_accuracy
 from vw_agent.presets import get_preset
-from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig, to_uint8
+from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig, frames_to_input, to_uint8
 
 
 @pytest.mark.parametrize("levels", [(8, 5, 5, 5), (8, 8, 8, 5, 5, 5)])
@@ -30,14 +32,47 @@ def test_shapes_and_round_trip(levels, channels):
     assert torch.allclose(tok.decode(ids), recon, atol=1e-5)
 
 
+@pytest.mark.parametrize("encoder", ["conv", "patch"])
+def test_patch_encoder_shapes_and_round_trip(encoder):
+    tok = FrameTokenizer(TokenizerConfig(frame_size=64, channels=(8, 16, 16), res_blocks=0, encoder=encoder,
+                                         patch_width=32, levels=(8, 5, 5, 5)))
+    frames = torch.randint(0, 256, (3, 64, 64, 3), dtype=torch.uint8)
+    recon, ids, _ = tok(frames)
+    assert recon.shape == (3, 64, 64, 3) and ids.shape == (3, 8, 8)
+    assert torch.allclose(tok.decode(ids), recon, atol=1e-5)
+    assert (tok.pos is None) == (encoder == "conv")
+
+
+def test_patch_encoder_ids_depend_on_their_own_patch_only():
+    """Changing the pixels of one 16 px patch changes at most that token's id; with the conv encoder the
+    change reaches the neighbours' ids too (overlapping fields), which is what the patch encoder avoids."""
+    torch.manual_seed(0)
+    frames = torch.randint(0, 256, (1, 64, 64, 3), dtype=torch.uint8)
+    edited = frames.clone()
+    edited[0, 16:32, 32:48] = 255 - edited[0, 16:32, 32:48]  # the patch of token (1, 2)
+    for encoder in ("patch", "conv"):
+        tok = FrameTokenizer(TokenizerConfig(frame_size=64, channels=(8, 16, 16, 16), encoder=encoder,
+                                             patch_width=32, levels=(8, 5, 5, 5)))
+        with torch.no_grad():  # pre-FSQ values: ids could coincide by rounding, the features cannot
+            z = [tok.to_fsq(tok.encoder(frames_to_input(f))) for f in (frames, edited)]
+        moved = (z[0] != z[1]).any(dim=1)[0]  # (gh, gw)
+        if encoder == "patch":
+            assert moved.nonzero().tolist() == [[1, 2]]
+        else:
+            assert moved.sum() > 1
+
+
 def test_frame_size_must_divide():
     with pytest.raises(ValueError, match="not divisible"):
         TokenizerConfig(frame_size=64, channels=(8,) * 7)
+    with pytest.raises(ValueError, match="encoder must be"):
+        TokenizerConfig(frame_size=64, channels=(8, 8), encoder="vit")
 
 
-def test_loss_goes_down_on_real_go_frames(go_dataset):
+@pytest.mark.parametrize("encoder", ["conv", "patch"])
+def test_loss_goes_down_on_real_go_frames(go_dataset, encoder):
     frames = windows(go_dataset, 1)["frames"][:, 0]  # (n, 64, 64, 3)
-    tok = FrameTokenizer(get_preset("tiny").tokenizer)
+    tok = FrameTokenizer(replace(get_preset("tiny").tokenizer, encoder=encoder, patch_width=64))
     g = torch.Generator().manual_seed(0)
 
     def step(model, _):

@@ -236,12 +236,14 @@ def test_idm_reads_the_ldm_codes_from_the_token_cache(go_dataset, tmp_path):
 
 @pytest.fixture
 def tiny_tokens(monkeypatch) -> str:
-    """The tiny preset with its LDM in the token space (as go9-cpu), registered as ``tiny-tokens``."""
+    """The tiny preset with the patch encoder and its LDM in the token space (as go9-cpu), registered as
+    ``tiny-tokens``."""
     import vw_agent.presets as presets
 
     def make():
         p = presets.get_preset("tiny")
-        return presets.linked("tiny-tokens", "tests: the tiny preset, LDM on the tokenizer's ids", p.tokenizer,
+        return presets.linked("tiny-tokens", "tests: the tiny preset, LDM on the tokenizer's ids",
+                              replace(p.tokenizer, encoder="patch", patch_width=64),
                               replace(p.ldm, space="tokens"), gpt=dict(n_layer=2, n_head=2, n_embd=64),
                               idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128), train=p.train)
 
