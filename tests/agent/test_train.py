@@ -52,8 +52,39 @@ def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
         <= set(ldm)
     tok = json.loads((tmp_path / "tokenizer-metrics.json").read_text())
     assert 0 <= tok["board_accuracy"] <= 1
+    assert tok["board_accuracy"] == pytest.approx(1 - tok["board_points_wrong"] / tok["board_points"])
     gpt = json.loads((tmp_path / "transformer-metrics.json").read_text())
     assert 0 <= gpt["imagine_board_accuracy"] <= 1 and gpt["copy_board_accuracy"] > 0.95
+
+
+def test_tokenizer_boards_reads_every_held_out_frame(go_dataset):
+    """The count covers every frame of the held-out games, and a tokenizer that lost a stone is caught."""
+    from vw_agent.train import tokenizer_boards
+
+    class Copy(torch.nn.Module):  # ids = the frames themselves; decoding returns them, less one stone
+        config = get_preset("tiny").tokenizer
+
+        def __init__(self, spoil: bool):
+            super().__init__()
+            self.spoil = spoil
+
+        def encode(self, frames):
+            return frames
+
+        def decode(self, frames):
+            out = frames.float() / 255
+            if self.spoil:  # paint the first frame's board over with the empty board's colours
+                out[0] = out[-1] if len(out) > 1 else out[0]
+            return out
+
+    reader = DatasetReader(go_dataset)
+    held = reader.split_ids("val") + reader.split_ids("test") or reader.split_ids("train")
+    n = sum(reader.ref(e).frames for e in held)
+    exact = tokenizer_boards(Copy(False), go_dataset, 9)
+    assert exact == {"board_accuracy": 1.0, "board_points_wrong": 0.0, "board_points": 81.0 * n,
+                     "board_frames": float(n)}
+    spoilt = tokenizer_boards(Copy(True), go_dataset, 9)
+    assert 0 < spoilt["board_points_wrong"] and spoilt["board_accuracy"] < 1
 
 
 def test_sequence_cache_rows(go_dataset, tmp_path):
