@@ -88,6 +88,9 @@ def _tiny() -> Preset:
     )
 
 
+_GO9_IDM = dict(channels=(32, 64, 64), code_dim=32, hidden=256)  # both 9x9 CPU presets' IDM: 10x10 features
+
+
 def _go9_cpu_pixels() -> Preset:
     # The paper's pixel LDM at CPU size: the shipped checkpoint of earlier versions (76 min alone on a 2-core
     # AMD EPYC, 2 threads: tokenizer 24.6, LDM 24.5, transformer 19.1, IDM 7.8). 80 px frames, 4 halvings:
@@ -102,7 +105,7 @@ def _go9_cpu_pixels() -> Preset:
         LDMConfig(frame_size=80, horizon=5, channels=(24, 48, 64, 64), dim=96, heads=4, query_layers=2,
                   decoder_layers=2),
         gpt=dict(n_layer=4, n_head=4, n_embd=192),
-        idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256),
+        idm=_GO9_IDM,
         # The tokenizer reads 100% of held-out boards after 1,600 steps too, but the LDM needs its 2,000: after 900
         # its codes changed nothing (shuffling them cost 0.0000 of changed-pixel error, against 0.038 at 2,000).
         # Nor did these carry anything after 2,000 steps: 6 windows a step, 40 px LDM input, thinner LDM convs
@@ -131,7 +134,7 @@ def _go9_cpu() -> Preset:
         "go9-cpu", "9x9 Go on a 2-core CPU: 80 px frames, 25 patch tokens, an LDM on the tokens (H=5), 4x128 GPT",
         replace(p.tokenizer, encoder="patch"), replace(p.ldm, space="tokens"),
         gpt=dict(n_layer=4, n_head=4, n_embd=128),
-        idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256),
+        idm=_GO9_IDM,
         train={"tokenizer": StageTrain(steps=1_500, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=600, batch_size=64, lr=1e-3),
                "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
