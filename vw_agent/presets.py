@@ -127,15 +127,18 @@ def _go9_cpu() -> Preset:
     #   of 64 windows (7 min), where the pixel LDM's needed 2,000 of 8 (23 min).
     # * The GPT is 128 wide: at batch 1 a 192-wide GPT's weights (7 MB) fall out of this CPU's cache between
     #   tokens, and a move took 138 ms (82 ms at 128 wide).
-    # `vw-agent train all` on the 500 KataGo games, alone there: 38.2 min (tokenizer 11.1, LDM 7.0, transformer
-    # 13.8, IDM with the agent metrics 6.3); 80-87 ms a move on one thread; the README has what it learned.
+    # * The tokenizer takes 2,000 steps: after 1,500 it misread 5 of the 235,953 held-out intersections (faint
+    #   smudges read as stones); after 2,000, none, in each of two runs. Alone there 2,000 steps took 9.9 min.
+    # `vw-agent train all` on the 500 KataGo games, alone: 24.2 min on a faster 2-core AMD EPYC (tokenizer 8.7,
+    # LDM 3.5, transformer 7.9, IDM with the agent metrics 4.1); on the slower one above its stages took 9.9 +
+    # 7.0 + 13.8 + 6.3 = 37 min. 46-52 ms a move on one thread; the README has what it learned.
     p = _go9_cpu_pixels()
     return linked(
         "go9-cpu", "9x9 Go on a 2-core CPU: 80 px frames, 25 patch tokens, an LDM on the tokens (H=5), 4x128 GPT",
         replace(p.tokenizer, encoder="patch"), replace(p.ldm, space="tokens"),
         gpt=dict(n_layer=4, n_head=4, n_embd=128),
         idm=_GO9_IDM,
-        train={"tokenizer": StageTrain(steps=1_500, batch_size=24, lr=1e-3),
+        train={"tokenizer": StageTrain(steps=2_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=600, batch_size=64, lr=1e-3),
                "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
                "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
