@@ -44,7 +44,8 @@ def info(root: str, check: bool) -> None:
     click.echo("splits       " + "  ".join(f"{k} {v}" for k, v in counts.items())
                + f"  (seed {meta.get('splits', {}).get('seed')}, fractions {meta.get('splits', {}).get('fractions')})")
     click.echo(f"duplicates   {meta.get('duplicates', 0)} kept (same move sequence as an earlier episode), "
-               f"{meta.get('dropped_duplicates', 0)} dropped by --dedup")
+               f"{meta.get('dropped_duplicates', 0)} dropped (--dedup; with --symmetries also the copies of "
+               "held-out games)")
     click.echo(f"skipped      {meta.get('skipped', 0)} unreadable sources")
     for sh in meta.get("shards", []):
         for ep_id, message in sh.get("skipped", [])[:3]:

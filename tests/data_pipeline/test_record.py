@@ -228,3 +228,94 @@ def test_resume_adopts_a_shard_renamed_before_meta_was_written(sgf_dataset, tmp_
     assert s.attempted == 0 and s.total_episodes == 3
     assert read_meta(ds)["complete"] and not list(ds.glob(".shard_*"))
     assert read_meta(ds)["shards"] == read_meta(sgf_dataset)["shards"]
+
+
+def _split_seed(hashes: list[str], want: list[bool]) -> int:
+    """A split seed that puts game i in train exactly when want[i] (so the test need not hard-code one)."""
+    from vw_agent.data.format import assign_split
+
+    return next(s for s in range(1000) if [assign_split(h, s) == "train" for h in hashes] == want)
+
+
+def test_symmetries_copy_each_training_game_eight_ways_and_held_out_games_never(tmp_path):
+    from vw_agent.data.loader import labelled_episodes
+    from vw_agent.data.record import _source_hash
+    from vw_envs.errors import DatasetError
+    from vw_envs.go.coords import symmetric_action
+    from vw_envs.go.render import frame_to_board
+
+    games = list(iter_sgf_file(str(KATAGO3)))
+    hashes = [_source_hash(read_sgf(t)) for _n, t in games]
+    seed = _split_seed(hashes, [True, False, True])
+    out = tmp_path / "sym"
+    s = record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(out), from_sgf=str(KATAGO3), frame_size=64,
+                            symmetries=8, split_seed=seed, shard_episodes=5), progress=False)
+    assert s.recorded == 2 * 8 + 1 and s.held_out_copies == 7 and s.dropped == 0
+    reader = DatasetReader(out)
+    assert [e.id for e in reader.episodes] == [*range(0, 8), 8, *range(16, 24)]
+    assert reader.ref(8).split != "train" and read_meta(out)["config"]["symmetries"] == 8
+    for game in (0, 2):
+        played = reader.frames(game * 8)
+        for sym in range(8):
+            ep_id = game * 8 + sym
+            attrs, ref = reader.attrs(ep_id), reader.ref(ep_id)
+            assert ref.split == "train" and attrs["symmetry"] == sym
+            if sym:
+                assert attrs["source_action_hash"] == hashes[game] != ref.action_hash
+            assert_episode_is_its_game(reader, ep_id)  # its SGF is the rotated game, and its video shows it
+            # Every frame shows the played game's board under the symmetry.
+            frames = reader.frames(ep_id)
+            for t in (1, len(frames) // 2, len(frames) - 1):
+                board = frame_to_board(played[t], 9).reshape(-1)
+                image = np.zeros_like(board)
+                image[[symmetric_action(a, 9, sym) for a in range(81)]] = board
+                np.testing.assert_array_equal(frame_to_board(frames[t], 9).reshape(-1), image)
+    # The IDM's label draw takes a game with all its copies (and its share of games is unchanged).
+    drawn = labelled_episodes(reader.split_ids("train"), 0.5, seed=0, copies=8)
+    assert drawn in ([*range(0, 8)], [*range(16, 24)])
+    # --resume continues the same recording: another --symmetries is refused.
+    with pytest.raises(DatasetError, match="recorded with symmetries=8"):
+        record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(out), from_sgf=str(KATAGO3), frame_size=64),
+               resume=True, given={"symmetries"}, progress=False)
+
+
+def test_symmetries_leave_out_a_training_game_that_is_a_held_out_game_mirrored(tmp_path):
+    from vw_agent.data.record import _source_hash
+    from vw_envs.go.sgf import transform_sgf
+
+    _name, b = next(iter_sgf_file(str(KATAGO3)))
+    a = transform_sgf(b, 5)  # another game of the collection, which happens to be b's mirror image
+    corpus = tmp_path / "pair.sgfs"
+    corpus.write_text(f"{b.strip()}\n{a}\n")
+    seed = _split_seed([_source_hash(read_sgf(t)) for t in (b, a)], [False, True])
+    s = record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(tmp_path / "ds"), from_sgf=str(corpus),
+                            frame_size=64, symmetries=8, split_seed=seed), progress=False)
+    reader = DatasetReader(tmp_path / "ds")
+    # b is held out; every copy of a is one of b's eight images, so none may train.
+    assert [e.id for e in reader.episodes] == [0] and reader.ref(0).split != "train"
+    assert s.held_out_copies == 7 + 8
+    dropped = {k: of for sh in read_meta(tmp_path / "ds")["shards"] for k, of in sh["dropped"]}
+    assert dropped == {k: 0 for k in range(1, 16)}
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"symmetries": 4}, "symmetries must be 1"),
+    ({"symmetries": 8, "from_sgf": None}, "needs --from-sgf"),
+])
+def test_symmetries_bad_settings_fail_before_anything_is_written(tmp_path, changes, match):
+    from vw_envs.errors import DatasetError
+
+    cfg = {"env_id": "VideoGo-9x9-v0", "out": str(tmp_path / "ds"), "from_sgf": str(KATAGO3), **changes}
+    with pytest.raises(DatasetError, match=match):
+        record(RecordConfig(**cfg), progress=False)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_cli_record_symmetries(tmp_path):
+    r = vw_agent("record", "--env", "VideoGo-9x9-v0", "--from-sgf", str(KATAGO3), "--symmetries", "8",
+                 "--frame-size", "64", "--quiet", "--out", str(tmp_path / "ds"))
+    assert r.returncode == 0, r.stderr
+    assert "recorded 24 episodes" in r.stdout  # the 3 games are all training games under split seed 0
+    r = vw_agent("record", "--env", "VideoTabletop-OpenDrawer-v0", "--symmetries", "8", "--out",
+                 str(tmp_path / "tt"))
+    assert r.returncode != 0 and "--symmetries" in r.stderr and "Traceback" not in r.stderr

@@ -158,7 +158,9 @@ class ShardInfo:
     Attributes:
         index: per kept episode [id, n_frames, split, action_hash].
         skipped: per unreadable source [id, message] (e.g. an SGF that does not replay).
-        dropped: per duplicate dropped by ``--dedup`` [id, id of the episode it repeats].
+        dropped: per attempt not kept because it repeats another [id, id of the episode it repeats]: a
+            duplicate under ``--dedup``, or under ``--symmetries`` a rotated / mirrored copy of a val or
+            test game.
     """
 
     shard: int

@@ -30,13 +30,19 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from vw_agent.data.format import DatasetReader, TokenCache
 
 
-def labelled_episodes(ids: list[int], fraction: float, seed: int) -> list[int]:
-    """The seeded subset of episodes whose actions the IDM may see (``fraction`` of them, stable in ``seed``)."""
+def labelled_episodes(ids: list[int], fraction: float, seed: int, copies: int = 1) -> list[int]:
+    """The seeded subset of episodes whose actions the IDM may see (``fraction`` of them, stable in ``seed``).
+
+    With ``copies`` > 1 (a dataset recorded with ``--symmetries``), episode ``i`` is a copy of game
+    ``i // copies``: the draw is over games, and a drawn game's copies are labelled together, so the share
+    of games whose moves the IDM sees is the same as without copies.
+    """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be in [0, 1], got {fraction}")
-    key = {i: hashlib.sha256(f"label:{seed}:{i}".encode()).hexdigest() for i in ids}
-    ranked = sorted(ids, key=key.__getitem__)
-    return sorted(ranked[: round(fraction * len(ids))])
+    games = sorted({i // copies for i in ids})
+    key = {g: hashlib.sha256(f"label:{seed}:{g}".encode()).hexdigest() for g in games}
+    drawn = set(sorted(games, key=key.__getitem__)[: round(fraction * len(games))])
+    return [i for i in sorted(ids) if i // copies in drawn]
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,8 @@ class _Windows:
         self.reader = DatasetReader(root, frame_size=frame_size)
         ids = self.reader.split_ids(cfg.split)
         if cfg.actions:
-            ids = labelled_episodes(ids, cfg.label_fraction, cfg.label_seed)
+            copies = int(self.reader.meta.get("config", {}).get("symmetries", 1))
+            ids = labelled_episodes(ids, cfg.label_fraction, cfg.label_seed, copies)
         self.tokens = TokenCache(root, cfg.tokens) if cfg.tokens else None
         # Episodes shorter than a window give none (no padding: a padded window would teach a fake stop).
         self.episode_ids = [i for i in ids if self.reader.ref(i).frames >= cfg.window]

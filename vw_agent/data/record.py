@@ -52,6 +52,7 @@ from vw_envs.errors import (
     SGFError,
     SpecError,
 )
+from vw_envs.go.coords import SYMMETRIES
 
 
 @dataclass
@@ -75,6 +76,10 @@ class RecordConfig:
         workers: processes recording in parallel (1: in this process).
         dedup: drop an episode whose move / action sequence is already in the dataset.
         split_seed, split_fractions: the seeded train/val/test split by episode.
+        symmetries: Go from SGF: 8 also records each training game under the board's 7 other symmetries
+            (rotations and mirrors: the same game, so the same rules and the same result), 1 does not.
+            A game's copies share its split and its label draw; val and test games are never copied, so
+            held-out metrics stay on the games as played.
     """
 
     env_id: str
@@ -94,6 +99,7 @@ class RecordConfig:
     dedup: bool = False
     split_seed: int = 0
     split_fractions: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FRACTIONS))
+    symmetries: int = 1
 
     @property
     def kind(self) -> str:
@@ -105,7 +111,7 @@ class RecordConfig:
 
     # Settings that decide what every attempt produces: a resumed run must use the stored ones.
     CONTENT_KEYS = ("env_id", "black", "white", "opening_moves", "from_sgf", "policy", "tasks", "seed",
-                    "frame_size", "komi", "shard_episodes", "dedup", "split_seed", "split_fractions")
+                    "frame_size", "komi", "shard_episodes", "dedup", "split_seed", "split_fractions", "symmetries")
 
 
 @dataclass
@@ -122,6 +128,7 @@ class RecordSummary:
     total_episodes: int
     total_frames: int
     skipped_examples: list[str] = field(default_factory=list)
+    held_out_copies: int = 0  # symmetric copies of val / test games, not recorded
 
     @property
     def frames_per_second(self) -> float:
@@ -255,11 +262,56 @@ def _reward_from_result(result: str | None) -> float:
     return 0.0
 
 
-def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str) -> Episode:
-    from vw_envs.go.sgf import read_sgf, replay_frames
+@dataclass(frozen=True)
+class HeldOutCopy:
+    """An attempt that is a symmetric copy of a val / test game: not recorded (augmentation is for training)."""
+
+    of: int  # the attempt id of the game as played
+
+
+def _source_hash(g: Any) -> str:
+    """The action hash the recorder gives ``g`` as played (see the main loop): its split key."""
+    setup = {"black": g.setup_black, "white": g.setup_white} if (g.setup_black or g.setup_white) else {}
+    return action_hash(np.asarray([m for _c, m in g.moves], np.int64), json.dumps(setup, sort_keys=True))
+
+
+def held_out_images(cfg: RecordConfig) -> dict[str, int]:
+    """With ``symmetries`` > 1: the action hash of every rotation / mirror of every val and test game, mapped
+    to that game's attempt id.
+
+    Two different games of a collection can be symmetric images of each other (the KataGo corpus has two
+    such pairs). A training copy that equals a held-out game would put that game in training, so the
+    recorder leaves such copies out. Reads every game once and renders nothing (~1 ms a game).
+    """
+    from vw_envs.go.sgf import read_sgf, transform_sgf
+
+    images: dict[str, int] = {}
+    for i, (name, text) in enumerate(iter_sgf_games(cfg.from_sgf)):
+        try:
+            g = read_sgf(text, name=name)
+        except SGFError:
+            continue  # the attempt itself reports it
+        if assign_split(_source_hash(g), cfg.split_seed, cfg.split_fractions) == "train":
+            continue
+        for sym in range(cfg.symmetries):  # 0 too: a training game's copy may be this game as played
+            image = read_sgf(transform_sgf(text, sym, name=name), name=name) if sym else g
+            images.setdefault(_source_hash(image), i * cfg.symmetries)
+    return images
+
+
+def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0) -> Episode | HeldOutCopy:
+    from vw_envs.go.sgf import read_sgf, replay_frames, transform_sgf
 
     env = _go_env(cfg)
     g = read_sgf(text, name=name)
+    source: dict[str, Any] = {"symmetry": sym} if cfg.symmetries > 1 else {}
+    if sym:
+        h = _source_hash(g)
+        if assign_split(h, cfg.split_seed, cfg.split_fractions) != "train":
+            return HeldOutCopy(of=k - sym)
+        text = transform_sgf(text, sym, name=name)
+        g = read_sgf(text, name=name)
+        source["source_action_hash"] = h
     if g.board_size != env.board_size:
         raise SGFError(f"{name}: a {g.board_size}x{g.board_size} game does not fit {cfg.env_id}")
     frames, actions = replay_frames(g, frame_size=cfg.frame_size, name=name)
@@ -274,7 +326,7 @@ def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str) -> Episode:
         "source": "sgf", "source_name": name, "seed": -1,
         "players": {"black": g.players.get("black", ""), "white": g.players.get("white", "")},
         "result": g.result or "", "komi": float(g.komi), "rules": g.rules or "", "sgf": text.strip(),
-        "setup": setup,
+        "setup": setup, **source,
     }
     return Episode(frames, actions, rewards, dones, attrs)
 
@@ -344,8 +396,9 @@ def _tabletop_episode(cfg: RecordConfig, k: int) -> Episode:
                    stack_states(states))
 
 
-def _run_attempt(task: tuple[RecordConfig, int, tuple]) -> tuple[int, Episode | str]:
-    """One attempt, in a worker or in-process: (k, Episode) or (k, one-line reason it was skipped)."""
+def _run_attempt(task: tuple[RecordConfig, int, tuple]) -> tuple[int, Episode | HeldOutCopy | str]:
+    """One attempt, in a worker or in-process: (k, Episode), (k, HeldOutCopy) or (k, one-line reason it was
+    skipped)."""
     cfg, k, extra = task
     for attempt in range(2):
         try:
@@ -425,7 +478,8 @@ def _new_meta(cfg: RecordConfig) -> dict[str, Any]:
         "format_version": FORMAT_VERSION, "env_id": cfg.env_id, "kind": cfg.kind, "frame_size": cfg.frame_size,
         "render": render, "sources": sources,
         "config": {k: getattr(cfg, k) for k in RecordConfig.CONTENT_KEYS},
-        "splits": {"seed": cfg.split_seed, "fractions": cfg.split_fractions, "by": "seeded hash of action_hash"},
+        "splits": {"seed": cfg.split_seed, "fractions": cfg.split_fractions,
+                   "by": "seeded hash of action_hash (of the game as played, for a symmetric copy)"},
         "shards": [], "complete": False, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -433,7 +487,7 @@ def _new_meta(cfg: RecordConfig) -> dict[str, Any]:
 def _check_resume(cfg: RecordConfig, meta: dict[str, Any], given: set[str]) -> RecordConfig:
     """The stored config, with this run's episode count and workers; explicit conflicts raise."""
     path = meta_path(cfg.out)
-    stored = meta.get("config", {})
+    stored = {"symmetries": 1, **meta.get("config", {})}  # datasets from before --symmetries have 1
     if meta.get("frame_size") != cfg.frame_size and "frame_size" in given:
         raise DatasetError(f"{path}: frame-size mismatch: the dataset is {meta.get('frame_size')}x"
                            f"{meta.get('frame_size')}, --frame-size {cfg.frame_size} was given")
@@ -465,6 +519,11 @@ def _validate(cfg: RecordConfig) -> None:
     """Bad specs, task names and SGF paths fail here, before a dataset directory is created."""
     if cfg.shard_episodes < 1 or cfg.episodes < 0 or cfg.opening_moves < 0:
         raise DatasetError("shard_episodes must be >= 1, episodes and opening_moves >= 0")
+    if cfg.symmetries not in (1, SYMMETRIES):
+        raise DatasetError(f"symmetries must be 1 (the games as played) or {SYMMETRIES} (all the board's), "
+                           f"not {cfg.symmetries}")
+    if cfg.symmetries != 1 and not (cfg.kind == "go" and cfg.from_sgf):
+        raise DatasetError("symmetries copies Go games read from SGF: it needs --from-sgf")
     if cfg.kind == "tabletop":
         from vw_envs.players import parse_spec
         from vw_envs.tabletop.policies import POLICY_KINDS
@@ -522,7 +581,8 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
         root.mkdir(parents=True, exist_ok=True)
         meta = _new_meta(cfg)
     created = not meta["shards"] and not resume
-    n_attempts = count_sgf_games(cfg.from_sgf) if cfg.from_sgf else cfg.episodes
+    # With symmetries S, attempt k is game k // S under symmetry k % S, so ids stay stable across resumes.
+    n_attempts = count_sgf_games(cfg.from_sgf) * cfg.symmetries if cfg.from_sgf else cfg.episodes
     meta["attempts"] = n_attempts
     meta["config"]["episodes"] = n_attempts
     write_meta(root, meta)
@@ -542,14 +602,17 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
     def tasks() -> Iterator[tuple[RecordConfig, int, tuple]]:
         if cfg.from_sgf:
             wanted = set(pending)
-            for k, (name, text) in enumerate(iter_sgf_games(cfg.from_sgf)):
-                if k in wanted:
-                    yield cfg, k, (name, text)
+            for i, (name, text) in enumerate(iter_sgf_games(cfg.from_sgf)):
+                for sym in range(cfg.symmetries):
+                    k = i * cfg.symmetries + sym
+                    if k in wanted:
+                        yield cfg, k, (name, text, sym)
         else:
             for k in pending:
                 yield cfg, k, ()
 
-    stats = {"recorded": 0, "frames": 0, "skipped": 0, "dropped": 0}
+    stats = {"recorded": 0, "frames": 0, "skipped": 0, "dropped": 0, "held_out_copies": 0}
+    images = held_out_images(cfg) if cfg.symmetries > 1 else {}
     skipped_examples: list[str] = []
     writer: ShardWriter | None = None
     header = {"format_version": FORMAT_VERSION, "env_id": cfg.env_id, "frame_size": cfg.frame_size}
@@ -567,15 +630,23 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
                 stats["skipped"] += 1
                 if len(skipped_examples) < 5:
                     skipped_examples.append(result)
+            elif isinstance(result, HeldOutCopy):
+                writer.drop(k, result.of)  # it repeats that game, up to symmetry
+                stats["held_out_copies"] += 1
             else:
                 h = action_hash(result.actions, json.dumps(result.attrs.get("setup", {}), sort_keys=True))
-                if cfg.dedup and h in seen:
+                # A symmetric copy takes the split of its game as played: no game in two splits.
+                split = assign_split(result.attrs.get("source_action_hash", h), cfg.split_seed,
+                                     cfg.split_fractions)
+                if split == "train" and h in images:  # a held-out game, rotated or mirrored
+                    writer.drop(k, images[h])
+                    stats["held_out_copies"] += 1
+                elif cfg.dedup and h in seen:
                     writer.drop(k, seen[h])
                     stats["dropped"] += 1
                 else:
                     seen.setdefault(h, k)
-                    result.attrs.update(action_hash=h, content_hash=content_hash(result),
-                                        split=assign_split(h, cfg.split_seed, cfg.split_fractions))
+                    result.attrs.update(action_hash=h, content_hash=content_hash(result), split=split)
                     writer.add(k, result)
                     stats["recorded"] += 1
                     stats["frames"] += len(result.frames)
@@ -605,7 +676,8 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
         _close_worker()
     seconds = time.perf_counter() - t0
     return RecordSummary(out=str(root), attempted=len(pending), recorded=stats["recorded"], frames=stats["frames"],
-                         skipped=stats["skipped"], dropped=stats["dropped"], seconds=seconds,
+                         skipped=stats["skipped"], dropped=stats["dropped"],
+                         held_out_copies=stats["held_out_copies"], seconds=seconds,
                          total_episodes=meta["episodes"], total_frames=meta["frames"],
                          skipped_examples=skipped_examples)
 

@@ -76,6 +76,29 @@ def from_sgf_point(point: tuple[int, int] | None, n: int) -> int:
     return (n - 1 - row) * n + col
 
 
+SYMMETRIES = 8  # the square board's dihedral group: 4 rotations, each optionally mirrored
+
+
+def symmetric_action(a: int, n: int, sym: int) -> int:
+    """Action index ``a`` under board symmetry ``sym`` (0 = identity .. 7); pass stays pass.
+
+    ``sym`` bit 0 mirrors rows (top <-> bottom), bit 1 mirrors columns, bit 2 transposes first. The eight
+    values are the eight distinct symmetries; Go's rules and scoring do not change under any of them.
+    """
+    if not 0 <= sym < SYMMETRIES:
+        raise ValueError(f"symmetry must be 0..{SYMMETRIES - 1}, got {sym}")
+    if a == n * n:
+        return a
+    r, c = divmod(a, n)
+    if sym & 4:
+        r, c = c, r
+    if sym & 1:
+        r = n - 1 - r
+    if sym & 2:
+        c = n - 1 - c
+    return r * n + c
+
+
 def star_points(n: int) -> list[int]:
     """Hoshi as action indices: the four corner points and tengen, plus the four side points on 19x19."""
     edge = 2 if n < 13 else 3

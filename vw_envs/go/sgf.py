@@ -15,7 +15,7 @@ import numpy as np
 from sgfmill import sgf
 
 from vw_envs.errors import IllegalMoveError, SGFError
-from vw_envs.go.coords import from_sgf_point, to_sgf_point
+from vw_envs.go.coords import from_sgf_point, symmetric_action, to_sgf_point
 from vw_envs.go.rules import BLACK, COLOR_NAMES, WHITE, GoGame
 
 RULES_NAME = "Tromp-Taylor"  # area scoring, positional superko, no suicide
@@ -89,17 +89,21 @@ def to_sgf(game: GoGame, *, black: str = "", white: str = "", result: str | None
     return s.serialise(wrap=None).decode("utf-8")
 
 
+def _parse(text: str | bytes, name: str) -> sgf.Sgf_game:
+    """sgfmill's game tree, or SGFError naming ``name``."""
+    try:
+        return sgf.Sgf_game.from_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    except ValueError as e:
+        raise SGFError(f"{name}: not a readable SGF game ({e})") from None
+
+
 def read_sgf(text: str | bytes, *, name: str = "SGF") -> SGFGame:
     """Parse one SGF game; ``name`` (a path) goes into error messages.
 
     Raises:
         SGFError: malformed text, unsupported board, or no way to replay it.
     """
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        game = sgf.Sgf_game.from_bytes(data)
-    except ValueError as e:
-        raise SGFError(f"{name}: not a readable SGF game ({e})") from None
+    game = _parse(text, name)
     n = game.get_size()
     if not 2 <= n <= 19:
         raise SGFError(f"{name}: board size {n} is not supported (2..19)")
@@ -128,6 +132,43 @@ def read_sgf(text: str | bytes, *, name: str = "SGF") -> SGFGame:
         rules=root.get("RU") if root.has_property("RU") else None,
         players={k: root.get(p) for k, p in (("black", "PB"), ("white", "PW")) if root.has_property(p)},
     )
+
+
+# Point-valued properties other than moves and setup stones: marks, labels, territory, view. They do not
+# change the game or its video, and mapping every one of them is not worth it: a transformed copy drops them.
+_MARKUP = ("TR", "SQ", "CR", "MA", "SL", "LB", "AR", "LN", "TB", "TW", "DD", "VW")
+
+
+def transform_sgf(text: str | bytes, sym: int, *, name: str = "SGF") -> str:
+    """The same game under board symmetry ``sym`` (see :func:`~vw_envs.go.coords.symmetric_action`), as
+    one-line SGF text: every move and setup stone is mapped, in every variation; markup is dropped.
+
+    Raises:
+        SGFError: malformed text (as :func:`read_sgf`).
+    """
+    game = _parse(text, name)
+    n = game.get_size()
+
+    def point(p: tuple[int, int] | None) -> tuple[int, int] | None:
+        return to_sgf_point(symmetric_action(from_sgf_point(p, n), n, sym), n)
+
+    try:
+        stack = [game.get_root()]
+        while stack:
+            node = stack.pop()
+            stack.extend(node)
+            colour, p = node.get_move()
+            if colour is not None:
+                node.set_move(colour, point(p))
+            if node.has_setup_stones():
+                b, w, e = node.get_setup_stones()
+                node.set_setup_stones([point(q) for q in b], [point(q) for q in w], [point(q) for q in e])
+            for prop in _MARKUP:
+                if node.has_property(prop):
+                    node.unset(prop)
+    except ValueError as e:
+        raise SGFError(f"{name}: bad property ({e})") from None
+    return game.serialise(wrap=None).decode("utf-8").strip()
 
 
 def iter_sgf_file(path: str) -> Iterator[tuple[str, str]]:
