@@ -269,22 +269,33 @@ class HeldOutCopy:
     of: int  # the attempt id of the game as played
 
 
+def _setup(g: Any) -> dict[str, list[int]]:
+    """An SGF game's setup stones as the episode attribute ``setup`` ({} for none)."""
+    return {"black": g.setup_black, "white": g.setup_white} if (g.setup_black or g.setup_white) else {}
+
+
+def _episode_hash(actions: np.ndarray, setup: dict[str, Any]) -> str:
+    """An episode's ``action_hash``: its moves plus its setup stones. Decides duplicates and the split."""
+    return action_hash(actions, json.dumps(setup, sort_keys=True))
+
+
 def _source_hash(g: Any) -> str:
-    """The action hash the recorder gives ``g`` as played (see the main loop): its split key."""
-    setup = {"black": g.setup_black, "white": g.setup_white} if (g.setup_black or g.setup_white) else {}
-    return action_hash(np.asarray([m for _c, m in g.moves], np.int64), json.dumps(setup, sort_keys=True))
+    """The ``action_hash`` of SGF game ``g`` as played, without rendering it."""
+    return _episode_hash(np.asarray([m for _c, m in g.moves], np.int64), _setup(g))
 
 
-def held_out_images(cfg: RecordConfig) -> dict[str, int]:
-    """With ``symmetries`` > 1: the action hash of every rotation / mirror of every val and test game, mapped
-    to that game's attempt id.
+def held_out_games(cfg: RecordConfig) -> tuple[set[int], dict[str, int]]:
+    """With ``symmetries`` > 1: the SGF games (by index) of the val and test splits, and the action hash of
+    every rotation / mirror of each, mapped to that game's attempt id.
 
-    Two different games of a collection can be symmetric images of each other (the KataGo corpus has two
-    such pairs). A training copy that equals a held-out game would put that game in training, so the
-    recorder leaves such copies out. Reads every game once and renders nothing (~1 ms a game).
+    Held-out games are recorded only as played. Two different games of a collection can also be symmetric
+    images of each other (the KataGo corpus has two such pairs): a training copy that equals a held-out game
+    would put that game in training, so the recorder leaves such copies out. Reads every game once and
+    renders nothing.
     """
     from vw_envs.go.sgf import read_sgf, transform_sgf
 
+    games: set[int] = set()
     images: dict[str, int] = {}
     for i, (name, text) in enumerate(iter_sgf_games(cfg.from_sgf)):
         try:
@@ -293,25 +304,26 @@ def held_out_images(cfg: RecordConfig) -> dict[str, int]:
             continue  # the attempt itself reports it
         if assign_split(_source_hash(g), cfg.split_seed, cfg.split_fractions) == "train":
             continue
+        games.add(i)
         for sym in range(cfg.symmetries):  # 0 too: a training game's copy may be this game as played
             image = read_sgf(transform_sgf(text, sym, name=name), name=name) if sym else g
             images.setdefault(_source_hash(image), i * cfg.symmetries)
-    return images
+    return games, images
 
 
-def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0) -> Episode | HeldOutCopy:
+def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0,
+            held_out: bool = False) -> Episode | HeldOutCopy:
     from vw_envs.go.sgf import read_sgf, replay_frames, transform_sgf
 
+    if sym and held_out:
+        return HeldOutCopy(of=k - sym)
     env = _go_env(cfg)
     g = read_sgf(text, name=name)
     source: dict[str, Any] = {"symmetry": sym} if cfg.symmetries > 1 else {}
     if sym:
-        h = _source_hash(g)
-        if assign_split(h, cfg.split_seed, cfg.split_fractions) != "train":
-            return HeldOutCopy(of=k - sym)
+        source["source_action_hash"] = _source_hash(g)
         text = transform_sgf(text, sym, name=name)
         g = read_sgf(text, name=name)
-        source["source_action_hash"] = h
     if g.board_size != env.board_size:
         raise SGFError(f"{name}: a {g.board_size}x{g.board_size} game does not fit {cfg.env_id}")
     frames, actions = replay_frames(g, frame_size=cfg.frame_size, name=name)
@@ -321,12 +333,11 @@ def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0) -> Ep
     if t:
         dones[-1] = True
         rewards[-1] = _reward_from_result(g.result)
-    setup = {"black": g.setup_black, "white": g.setup_white} if (g.setup_black or g.setup_white) else {}
     attrs = {
         "source": "sgf", "source_name": name, "seed": -1,
         "players": {"black": g.players.get("black", ""), "white": g.players.get("white", "")},
         "result": g.result or "", "komi": float(g.komi), "rules": g.rules or "", "sgf": text.strip(),
-        "setup": setup, **source,
+        "setup": _setup(g), **source,
     }
     return Episode(frames, actions, rewards, dones, attrs)
 
@@ -599,6 +610,8 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
     next_shard = max((sh["shard"] for sh in meta["shards"]), default=-1) + 1
     chunk_of = {k: (next_shard + i // e, pending[i - i % e: i - i % e + e]) for i, k in enumerate(pending)}
 
+    held_out, images = held_out_games(cfg) if cfg.symmetries > 1 else (set(), {})
+
     def tasks() -> Iterator[tuple[RecordConfig, int, tuple]]:
         if cfg.from_sgf:
             wanted = set(pending)
@@ -606,13 +619,12 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
                 for sym in range(cfg.symmetries):
                     k = i * cfg.symmetries + sym
                     if k in wanted:
-                        yield cfg, k, (name, text, sym)
+                        yield cfg, k, (name, text, sym, i in held_out)
         else:
             for k in pending:
                 yield cfg, k, ()
 
     stats = {"recorded": 0, "frames": 0, "skipped": 0, "dropped": 0, "held_out_copies": 0}
-    images = held_out_images(cfg) if cfg.symmetries > 1 else {}
     skipped_examples: list[str] = []
     writer: ShardWriter | None = None
     header = {"format_version": FORMAT_VERSION, "env_id": cfg.env_id, "frame_size": cfg.frame_size}
@@ -634,7 +646,7 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
                 writer.drop(k, result.of)  # it repeats that game, up to symmetry
                 stats["held_out_copies"] += 1
             else:
-                h = action_hash(result.actions, json.dumps(result.attrs.get("setup", {}), sort_keys=True))
+                h = _episode_hash(result.actions, result.attrs.get("setup", {}))
                 # A symmetric copy takes the split of its game as played: no game in two splits.
                 split = assign_split(result.attrs.get("source_action_hash", h), cfg.split_seed,
                                      cfg.split_fractions)
