@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from vw_cli.types import FiniteFloat
+
 
 @click.group()
 def data() -> None:
@@ -59,7 +61,8 @@ def info(root: str, check: bool) -> None:
 @click.option("--gif", "gif_path", type=click.Path(dir_okay=False), help="Write the frames as an animated GIF.")
 @click.option("--mp4", "mp4_path", type=click.Path(dir_okay=False), help="Write the frames as an MP4 video.")
 @click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: write the game's SGF.")
-@click.option("--fps", type=float, default=4.0, show_default=True, help="Frames per second of GIF/MP4.")
+@click.option("--fps", type=FiniteFloat(0.0, lo_open=True), default=4.0, show_default=True,
+              help="Frames per second of GIF/MP4.")
 def export(root: str, ep_id: int, gif_path: str | None, mp4_path: str | None, sgf_path: str | None,
            fps: float) -> None:
     """Export one episode as GIF, MP4 and/or SGF."""

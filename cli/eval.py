@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from vw_cli.types import KOMI
+
 _PLAYERS_HELP = (
     "Player specs, weakest first. Separated by commas; a piece that is a bare key=value (like "
     "'timeout=5' in 'gnugo:level=1,timeout=5') continues the previous spec. If the list contains ';', "
@@ -34,7 +36,7 @@ def _anchor(text: str) -> tuple[str, float]:
 @click.option("--schedule", default="neighbours", show_default=True,
               help="neighbours | round-robin | gauntlet:SPEC.")
 @click.option("--workers", default=1, show_default=True, help="Parallel game processes.")
-@click.option("--komi", default=7.5, show_default=True, help="Komi (the paper's 9x9 games used 5.5).")
+@click.option("--komi", type=KOMI, default=7.5, show_default=True, help="Komi (the paper's 9x9 games used 5.5).")
 @click.option("--seed", default=0, show_default=True, help="Base seed of openings and players.")
 @click.option("--out", default="results/go9", show_default=True, type=click.Path(file_okay=False),
               help="Run folder; rerunning resumes it.")

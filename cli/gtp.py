@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
+from vw_cli.types import KOMI
+
 
 @click.command()
 @click.option("--player", "spec", default="random", show_default=True,
               help="Player spec that chooses the moves (random, gnugo:level=5, videoworld:runs/go9, ...).")
 @click.option("--size", default=19, show_default=True, type=click.IntRange(2, 19),
               help="Initial board size (the controller's boardsize command changes it).")
-@click.option("--komi", default=7.5, show_default=True, help="Initial komi (the komi command changes it).")
+@click.option("--komi", type=KOMI, default=7.5, show_default=True, help="Initial komi (the komi command changes it).")
 @click.option("--time-per-move", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds the player may think per move (players with a time budget use it).")
 @click.option("--seed", default=0, show_default=True, help="Seed the player is reset with.")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import click
 
+from vw_cli.types import FiniteFloat
+
 
 @click.command()
 @click.option("--run", default=None, type=click.Path(file_okay=False),
@@ -23,9 +25,11 @@ import click
 @click.option("--moves", default="", help="Moves played before imagining, as GTP vertices: 'E5 C3 pass'.")
 @click.option("--sgf", "sgf_path", default=None, type=click.Path(dir_okay=False, exists=True),
               help="Start from this SGF game instead (after --move-number moves).")
-@click.option("--move-number", default=None, type=int, help="With --sgf: moves to replay [default: all].")
+@click.option("--move-number", default=None, type=click.IntRange(min=0),
+              help="With --sgf: moves to replay [default: all].")
 @click.option("--steps", default=8, show_default=True, help="Moves to imagine.")
-@click.option("--temperature", default=1.0, show_default=True, help="Sampling temperature (0: greedy).")
+@click.option("--temperature", type=FiniteFloat(0.0), default=1.0, show_default=True,
+              help="Sampling temperature (0: greedy).")
 @click.option("--seed", default=0, show_default=True, help="Sampling seed.")
 @click.option("--gif", "gif_path", default=None, type=click.Path(dir_okay=False), help="Write the frames as a GIF.")
 @click.option("--scale", default=4, show_default=True, help="GIF pixel upscaling (nearest neighbour).")
@@ -81,7 +85,11 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
     else:
         game = GoGame(n)
         for vertex in moves.split():
-            game.play(from_gtp(vertex, n))  # IllegalMoveError: one line, via the CLI's error handler
+            try:
+                move = from_gtp(vertex, n)
+            except ValueError as e:
+                raise click.BadParameter(f"--moves: {e}") from None
+            game.play(move)  # IllegalMoveError: one line, via the CLI's error handler
     cfg = agent.render_config
     start = BoardRenderer(n, cfg).render(game.board_array())
     to_play = "black" if game.to_play == BLACK else "white"

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
 from vw_envs.errors import VWError
 
 
@@ -51,7 +52,8 @@ def players() -> None:
 
 
 @cli.command()
-@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True, help="Environment id.")
+@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True, callback=check_env_id,
+              help="Environment id.")
 @click.option("--black", default="random", show_default=True, help="Go: player spec for Black.")
 @click.option("--white", default="random", show_default=True, help="Go: player spec for White.")
 @click.option("--policy", default="expert", show_default=True, help="Tabletop: policy spec.")
@@ -62,9 +64,10 @@ def players() -> None:
 @click.option("--gif", "gif_path", type=click.Path(dir_okay=False), help="Save the frames as a GIF.")
 @click.option("--load", "load_path", type=click.Path(dir_okay=False, exists=True),
               help="Go: continue the game in this SGF file (in the window: --render human).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the env and the players.")
-@click.option("--komi", default=7.5, show_default=True, help="Go: komi (the paper's 9x9 games used 5.5).")
-@click.option("--frame-size", default=128, show_default=True, help="Frame width and height in pixels.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the env and the players.")
+@click.option("--komi", type=KOMI, default=7.5, show_default=True, help="Go: komi (the paper's 9x9 games used 5.5).")
+@click.option("--frame-size", type=FRAME_SIZE, default=128, show_default=True,
+              help="Frame width and height in pixels.")
 @click.option("--last-move-marker/--no-last-move-marker", default=False, help="Go: mark the last stone.")
 @click.option("--coordinates/--no-coordinates", default=False, help="Go: draw coordinates.")
 def play(env_id, black, white, policy, task, render, sgf_path, gif_path, load_path, seed, komi, frame_size,

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import click
 
+from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
+
 
 @click.command()
-@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True, help="Environment id.")
+@click.option("--env", "env_id", default="VideoGo-9x9-v0", show_default=True, callback=check_env_id,
+              help="Environment id.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Dataset directory.")
 @click.option("--episodes", type=int, default=None, help="Games / episodes to record [default: 10].")
 @click.option("--black", default=None, help="Go: player spec for Black [default: random].")
@@ -23,9 +26,9 @@ import click
                    "and test games are not copied) [default: 1].")
 @click.option("--policy", default=None, help="Tabletop: policy spec [default: expert].")
 @click.option("--tasks", default=None, help="Tabletop MultiTask: 'all' or a comma list of task names.")
-@click.option("--seed", type=int, default=None, help="Base seed; episode k's seed derives from it [default: 0].")
-@click.option("--frame-size", type=int, default=None, help="Frame width and height in pixels [default: 128].")
-@click.option("--komi", type=float, default=None, help="Go self-play komi [default: 7.5].")
+@click.option("--seed", type=SEED, default=None, help="Base seed; episode k's seed derives from it [default: 0].")
+@click.option("--frame-size", type=FRAME_SIZE, default=None, help="Frame width and height in pixels [default: 128].")
+@click.option("--komi", type=KOMI, default=None, help="Go self-play komi [default: 7.5].")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes recording in parallel.")
 @click.option("--shard-episodes", type=int, default=None,
               help="Episodes per shard; a kill loses at most one shard's work [default: 32].")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from vw_cli.types import FiniteFloat
+
 STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.train.STAGES, here to keep torch out of --help
 
 
@@ -15,13 +17,16 @@ STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.train.STAGES, he
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset directory (vw-agent record).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder: checkpoints, metrics.")
 @click.option("--preset", default="go9-cpu", show_default=True, help="Network sizes and budgets: tiny, go9-cpu, ...")
-@click.option("--steps", type=int, default=None, help="Optimiser steps of each stage [default: the preset's].")
-@click.option("--batch-size", type=int, default=None, help="Windows per step [default: the preset's].")
-@click.option("--lr", type=float, default=None, help="AdamW learning rate [default: the preset's].")
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Optimiser steps of each stage [default: the preset's].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Windows per step [default: the preset's].")
+@click.option("--lr", type=FiniteFloat(0.0, lo_open=True), default=None,
+              help="AdamW learning rate [default: the preset's].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Model init and batch order.")
 @click.option("--resume", is_flag=True, help="Continue from the stage's checkpoint in --out.")
 @click.option("--ckpt-every", type=int, default=200, show_default=True, help="Steps between checkpoints.")
-@click.option("--label-fraction", type=float, default=0.1, show_default=True,
+@click.option("--label-fraction", type=FiniteFloat(0.0, 1.0, lo_open=True), default=0.1, show_default=True,
               help="idm: the seeded share of episodes whose actions may be read.")
 @click.option("--label-seed", type=int, default=0, show_default=True, help="idm: seed of that share.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")

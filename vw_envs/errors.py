@@ -37,6 +37,10 @@ class SGFError(VWError, ValueError):
     """An SGF text that cannot be read or replayed under our rules."""
 
 
+class InvalidActionError(VWError, ValueError):
+    """An action that is not of the action space's type (a float or a string for a discrete move)."""
+
+
 class IllegalMoveError(VWError, ValueError):
     """A move that the rules forbid; the message says which move and why."""
 

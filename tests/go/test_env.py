@@ -182,3 +182,33 @@ def test_gnugo_opponent_determinism_and_full_game():
         env.close()
     assert len(frames[0]) == len(frames[1])
     assert all(np.array_equal(x, y) for x, y in zip(*frames, strict=True))
+
+
+def test_actions_must_be_integers():
+    from vw_envs.errors import InvalidActionError
+
+    env = gym.make("VideoGo-9x9-v0", opponent="none", frame_size=64).unwrapped
+    env.reset(seed=0)
+    for bad in (3.7, "5", np.float32(2.0), np.array([3]), True):
+        with pytest.raises(InvalidActionError, match="integer action index"):
+            env.step(bad)
+    assert env.game.move_number == 0  # nothing was played
+    for good in (3, np.int64(4), np.array(5), np.int32(6)):  # SB3 and make_vec pass numpy integers
+        env.step(good)
+    assert env.game.move_number == 4
+    env.close()
+
+
+def test_reset_options_and_komi_are_checked():
+    from vw_envs.errors import InvalidActionError
+
+    env = gym.make("VideoGo-9x9-v0", opponent="none", frame_size=64).unwrapped
+    with pytest.raises(TypeError, match="options must be a dict"):
+        env.reset(options="str")
+    with pytest.raises(InvalidActionError, match="Z99"):
+        env.reset(options={"setup_black": ["Z99"]})
+    env.reset(options={"setup_black": [np.int64(40)]})
+    for komi in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="komi must be a finite number"):
+            gym.make("VideoGo-9x9-v0", komi=komi)
+    env.close()

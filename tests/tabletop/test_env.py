@@ -222,3 +222,31 @@ def test_cached_backdrop_renders_the_same_frames():
         obs, _, _, _, info = env.step(policy.act(obs, info))
         np.testing.assert_array_equal(obs, env.sim.render(STATIC_CAMERA, 96, 96, cached=False))
     env.close()
+
+
+def test_frame_size_bounds():
+    with pytest.raises(ValueError, match="16..512"):
+        gym.make("VideoTabletop-OpenDrawer-v0", frame_size=100_000)  # would have asked for 224 GiB
+    with pytest.raises(ValueError, match="16..512"):
+        gym.make("VideoTabletop-OpenDrawer-v0", frame_size=8)
+
+
+def test_step_after_success_needs_reset_and_set_task_rearms():
+    from vw_envs.tabletop.experts import ExpertPolicy
+
+    env = gym.make("VideoTabletop-MultiTask-v0", frame_size=16).unwrapped
+    policy = ExpertPolicy()
+    obs, info = env.reset(seed=0, options={"task": "turn_on_led"})
+    terminated = False
+    for _ in range(200):
+        obs, r, terminated, _trunc, info = env.step(policy.act(obs, info))
+        if terminated:
+            break
+    assert terminated and r == 1.0
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(np.zeros(7, dtype=np.float32))  # no second reward for the same success
+    info = env.set_task("turn_off_led")  # a chain goes on from here
+    env.step(policy.act(obs, info))
+    env.reset(seed=1)
+    env.step(np.zeros(7, dtype=np.float32))
+    env.close()

@@ -12,6 +12,10 @@ mirrored mapping still plays legal games, so only that test catches one.
 
 from __future__ import annotations
 
+import numpy as np
+
+from vw_envs.errors import InvalidActionError
+
 GTP_COLUMNS = "ABCDEFGHJKLMNOPQRST"
 RESIGN = -1  # returned by Player.genmove to resign; never an env action
 BOARD_SIZES = (9, 13, 19)
@@ -107,3 +111,14 @@ def star_points(n: int) -> list[int]:
         return sorted(from_rc(r, c, n) for r in lines for c in lines)
     corners = [from_rc(r, c, n) for r in (lines[0], lines[2]) for c in (lines[0], lines[2])]
     return sorted([*corners, from_rc(n // 2, n // 2, n)])
+
+
+def action_index(action: object) -> int:
+    """A move as an ``int``: Python and numpy integers and 0-d integer arrays (SB3 and ``make_vec`` pass
+    ``np.int64``); a float such as 3.7 or a string such as "5" raises :class:`InvalidActionError`, as
+    ``action_space.contains`` would refuse it, instead of being truncated or parsed into a move."""
+    if isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer):
+        return int(action)
+    if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)):
+        return int(action)
+    raise InvalidActionError(f"a move is an integer action index, got {action!r} ({type(action).__name__})")

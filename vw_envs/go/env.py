@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from vw_envs.errors import EngineProtocolError, IllegalMoveError
-from vw_envs.go.coords import RESIGN, to_gtp
+from vw_envs.go.coords import RESIGN, action_index, to_gtp
 from vw_envs.go.render import BoardRenderer, RenderConfig
 from vw_envs.go.rules import BLACK, COLOR_NAMES, WHITE, GoGame, color_of
 from vw_envs.go.sgf import result_string, to_sgf
@@ -100,10 +100,13 @@ class VideoGoEnv(gym.Env[np.ndarray, np.int64]):
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
         options = options or {}
         g = self.game
         g.clear()
-        g.setup(list(options.get("setup_black", ())), list(options.get("setup_white", ())),
+        g.setup([action_index(a) for a in options.get("setup_black", ())],
+                [action_index(a) for a in options.get("setup_white", ())],
                 to_play=options.get("to_play", "black"))
         self._history = []
         self._last_move = None
@@ -127,7 +130,7 @@ class VideoGoEnv(gym.Env[np.ndarray, np.int64]):
         if self._end is not None:
             raise RuntimeError("step() after the game ended; call reset()")
         g = self.game
-        a = int(action)
+        a = action_index(action)
         mover = g.to_play
         info: dict[str, Any] = {}
         reason = g.illegal_reason(a, mover)

@@ -20,6 +20,8 @@ Speed comes from never copying the board: a move touches only the stones and gro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from vw_envs.errors import IllegalMoveError
@@ -93,6 +95,8 @@ class GoGame:
             raise ValueError(f"ko_rule must be one of {KO_RULES}, got {ko_rule!r}")
         self.n = board_size
         self.komi = float(komi)
+        if not math.isfinite(self.komi):  # a nan komi scores every game nan, and no SGF can hold it
+            raise ValueError(f"komi must be a finite number, got {komi!r}")
         self.ko_rule = ko_rule
         self.pass_move = board_size * board_size
         self.nbrs = _neighbours(board_size)

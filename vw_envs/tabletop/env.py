@@ -110,8 +110,8 @@ class VideoTabletopEnv(gym.Env[Any, np.ndarray]):
             raise ValueError(f"reward_type must be 'sparse' or 'dense', got {reward_type!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        if frame_size < 16 or gripper_frame_size < 16:
-            raise ValueError(f"frame sizes must be at least 16 px, got {frame_size} and {gripper_frame_size}")
+        if not (16 <= frame_size <= 512 and 16 <= gripper_frame_size <= 512):  # 512: as Go; 100,000 asked 224 GiB
+            raise ValueError(f"frame sizes must be 16..512 px, got {frame_size} and {gripper_frame_size}")
         self.fixed_task = task
         self.frame_size, self.gripper_frame_size = int(frame_size), int(gripper_frame_size)
         self.gripper_camera = gripper_camera
@@ -141,6 +141,7 @@ class VideoTabletopEnv(gym.Env[Any, np.ndarray]):
         self._target_rpy = np.array([0.0, 0.0, HOME_YAW])  # roll/pitch away from "down", and yaw
         self._window = None
         self._clock = None
+        self._ended = False  # terminated (success with terminate_on_success): step() then needs reset()
 
     # ------------------------------------------------------------------ gymnasium API
 
@@ -166,6 +167,7 @@ class VideoTabletopEnv(gym.Env[Any, np.ndarray]):
         self.scene.update()
         self._state = self._read_state()
         self._start_state = self._state
+        self._ended = False
         obs = self._get_obs()
         if self.render_mode == "human":
             self._render_human()
@@ -174,6 +176,8 @@ class VideoTabletopEnv(gym.Env[Any, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict]:
         if self._state is None:
             raise RuntimeError("call reset() before step()")
+        if self._ended:  # as the Go env: a finished episode would otherwise repeat its success reward forever
+            raise RuntimeError("step() after the task succeeded (terminated); call reset(), or set_task() to chain")
         a = _check_action(action)
         c = self.control
         ee, quat = self.robot.ee_pose()
@@ -203,6 +207,7 @@ class VideoTabletopEnv(gym.Env[Any, np.ndarray]):
         if self.render_mode == "human":
             self._render_human()
         terminated = bool(success and self.terminate_on_success)
+        self._ended = terminated
         return obs, reward, terminated, False, self._get_info(success)
 
     def render(self) -> np.ndarray | None:
@@ -237,6 +242,7 @@ class VideoTabletopEnv(gym.Env[Any, np.ndarray]):
             raise RuntimeError("call reset() before set_task()")
         self.task = TASKS[name]
         self._start_state = self._state
+        self._ended = False  # a chain goes on from the last task's success with the next task
         return self._get_info(False)
 
     def feasible_tasks(self) -> list[str]:
