@@ -138,3 +138,26 @@ def test_knowledge_positions_come_from_the_test_split_only(tmp_path):
     positions, n_games = load_positions([str(ds)], 9)
     assert n_games == len(test_ids)
     assert len(positions) == sum(lengths)  # one position before every move of every test game
+
+
+def test_first_sample_illegal_is_counted_per_game_for_a_reused_player():
+    """A worker reuses a player across games, and the VideoWorld player zeroes its counter in reset: the game's
+    count must start at that reset. It was read before the game, so a count left by the game before was
+    subtracted (negative in 10 of 20 games of one evaluation)."""
+    from dataclasses import asdict
+
+    from vw_agent.agent import shipped_run
+    from vw_agent.eval import ladder
+
+    spec = f"videoworld:run={shipped_run()},seed=3"
+    cfg = LadderConfig(players=[spec, "random"], games_per_pair=2, out="unused", schedule="neighbours")
+    ladder._worker_init(asdict(cfg))
+    try:
+        player = ladder._player(spec, "black")
+        for k, task in enumerate(t for t in ladder.make_tasks(cfg) if t.black == spec):
+            player.agent.first_sample_illegal = 7 + k  # what the game before this one left in the reused player
+            rec = ladder.play_task(task)
+            assert rec["first_sample_illegal"]["black"] == player.first_sample_illegal >= 0
+            assert rec["first_sample_illegal"]["white"] == 0  # random has no counter
+    finally:
+        ladder._W.clear()

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
 FRAME_CHUNK_T = 8  # frames per chunk: see the module docstring for the measurement behind it
 FRAME_CHUNK_ROWS = 16
 GZIP_LEVEL = 4
+OPEN_DATASETS = 256  # dataset handles a reader keeps open (LRU): each holds its chunk cache, ~1-3 MB of frames here
 
 
 def shard_name(shard_id: int) -> str:
@@ -374,12 +376,12 @@ class DatasetReader:
             if not (self.root / sh["file"]).exists():
                 raise DatasetError(f"{self.root / sh['file']}: shard listed in meta.json is missing")
         self._handles: dict[str, Any] = {}
-        self._datasets: dict[tuple[int, str], Any] = {}
+        self._datasets: OrderedDict[tuple[int, str], Any] = OrderedDict()  # at most OPEN_DATASETS, oldest first
         self._pid = os.getpid()
 
     def __getstate__(self) -> dict[str, Any]:
         d = dict(self.__dict__)
-        d["_handles"], d["_datasets"] = {}, {}  # h5py handles do not cross processes
+        d["_handles"], d["_datasets"] = {}, OrderedDict()  # h5py handles do not cross processes
         return d
 
     def __len__(self) -> int:
@@ -403,7 +405,7 @@ class DatasetReader:
         import h5py
 
         if os.getpid() != self._pid:
-            self._handles, self._datasets, self._pid = {}, {}, os.getpid()
+            self._handles, self._datasets, self._pid = {}, OrderedDict(), os.getpid()
         f = self._handles.get(name)
         if f is None:
             path = self.root / name
@@ -428,10 +430,16 @@ class DatasetReader:
                 yield self._file(ref.file)[f"data/ep_{ref.id}"]
             else:
                 # Dataset handles are cached: an HDF5 path lookup costs as much as decoding a small window.
+                # Bounded: an open dataset keeps its decompressed chunks (h5py's chunk cache, up to 8 MB each), so
+                # caching every handle of an 8,714-episode dataset held 23 GB after one pass over it.
                 key = (ref.id, dataset)
                 d = self._datasets.get(key) if self._pid == os.getpid() else None
                 if d is None:
                     d = self._datasets[key] = self._file(ref.file)[f"data/ep_{ref.id}/{dataset}"]
+                    if len(self._datasets) > OPEN_DATASETS:
+                        self._datasets.popitem(last=False)  # the least recently used handle, and its chunks
+                else:
+                    self._datasets.move_to_end(key)
                 yield d
         except DatasetError:
             raise
@@ -478,7 +486,7 @@ class DatasetReader:
         for f in self._handles.values():
             with contextlib.suppress(Exception):
                 f.close()
-        self._handles, self._datasets = {}, {}
+        self._handles, self._datasets = {}, OrderedDict()
 
 
 # ----------------------------------------------------------------------------- token cache

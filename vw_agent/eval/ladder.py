@@ -191,6 +191,7 @@ class _Seat:
 
     def __init__(self, inner: Any, color: str, opening: tuple[int, ...], board_size: int):
         self.inner, self.color, self.opening, self.n = inner, color, opening, board_size
+        self.illegal_at_reset = self.first_sample_illegal()  # until the game's reset (a forfeit before it: 0)
         self.name = inner.name
         self.render_config = getattr(inner, "render_config", None)
 
@@ -203,6 +204,12 @@ class _Seat:
 
     def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
         self._guard(lambda: self.inner.reset(board_size, komi, color, seed=seed), "reset")
+        # the game's count starts here: a player may zero its counter in reset (VideoWorldPlayer does) or not
+        self.illegal_at_reset = self.first_sample_illegal()
+
+    def first_sample_illegal(self) -> int:
+        """The inner player's counter of first samples that were illegal (0 for players without one)."""
+        return int(getattr(self.inner, "first_sample_illegal", 0) or 0)
 
     def observe(self, move: int, color: str) -> None:
         self._guard(lambda: self.inner.observe(move, color), "observe")
@@ -275,7 +282,6 @@ def play_task(task: GameTask) -> dict[str, Any]:
     env = _W["env"]
     t0 = time.time()
     seats: dict[str, _Seat] = {}
-    before: dict[str, int] = {}
     forfeit: tuple[str, str] | None = None
     rec = None
     for color, spec in (("black", task.black), ("white", task.white)):
@@ -284,7 +290,6 @@ def play_task(task: GameTask) -> dict[str, Any]:
         except VWError as e:  # a bad spec is the caller's mistake, not a forfeit
             raise SpecError(str(e)) from None
         seats[color] = _Seat(p, color, task.opening, n)
-        before[color] = int(getattr(p, "first_sample_illegal", 0) or 0)
     try:
         rec = play_game(env, seats["black"], seats["white"], seed=task.seed, keep_frames=False)
     except _Forfeit as f:
@@ -302,8 +307,8 @@ def play_task(task: GameTask) -> dict[str, Any]:
     else:
         out.update(winner=rec.winner, score=rec.score, reason=rec.reason, result=rec.result, moves=rec.moves,
                    seconds={k: round(v, 3) for k, v in rec.seconds.items()}, illegal=rec.illegal, sgf=rec.sgf)
-    out["first_sample_illegal"] = {
-        c: int(getattr(seats[c].inner, "first_sample_illegal", 0) or 0) - before[c] for c in seats}
+    # counted from each seat's reset at the start of this game (a reused player may zero its counter there)
+    out["first_sample_illegal"] = {c: s.first_sample_illegal() - s.illegal_at_reset for c, s in seats.items()}
     out["wall_seconds"] = round(time.time() - t0, 3)
     return out
 
