@@ -7,6 +7,10 @@ VideoWorld (https://arxiv.org/abs/2501.09781) never sees the rules of Go. To cho
 3. the tokenizer decodes frame t+1: the imagination;
 4. the IDM maps (frame t, the codes, the imagined frame t+1) to a move.
 
+With ``GPTConfig.next_frame == "ldm"`` (preset ``go9-move``, the shipped model) step 2 samples only the codes,
+and frame t+1's ids come from the LDM's decoder given frame t and those codes: one deterministic change per
+code, not g independent draws. ``AgentConfig.imagine`` overrides who renders the frame.
+
 **Legal moves.** In play and evaluation the agent draws a fresh imagination when the IDM's move is illegal,
 up to ``draws`` draws in all (the paper's release: 10), and counts how often its *first* draw was illegal
 (``first_sample_illegal``: the paper's legal-rate metric, read by ``vw_agent.eval.knowledge``). When every
@@ -36,6 +40,7 @@ import numpy as np
 import torch
 
 from vw_agent.idm import InverseDynamics
+from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.tokenizer import FrameTokenizer, to_uint8
 from vw_agent.train import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen
 from vw_agent.transformer import CODE, COND, FRAME, GPT
@@ -59,6 +64,12 @@ class AgentConfig:
     top_k: int | None = None  # keep the k likeliest ids per position (None: the full distribution)
     resample: bool = True  # draw a new imagination when the move read off it is illegal (the paper's release)
     draws: int = 10  # imaginations per move at most, the first included (the paper's release: 10)
+    vote: int = 1  # imaginations drawn at once per move; the legal move most of them show is played (1: the first)
+    pass_share: float = 0.5  # with vote > 1: a pass is played only if more than this share of the draws show one
+    # who renders frame t+1 once the codes are drawn: "gpt" samples its tokens, "ldm" decodes them from frame t and
+    # the codes (needs the run's LDM); None: the run's own choice (GPTConfig.next_frame)
+    imagine: str | None = None
+    frame_temperature: float | None = None  # "gpt": temperature of frame t+1's tokens (None: ``temperature``)
     seed: int = 0  # sampling seed; a player's ``reset(seed=...)`` reseeds it
     # torch CPU threads while acting (None: leave torch's setting alone). 1 by default: batch-1 steps of these
     # small networks gain little from more, and with players sharing the cores (ladder workers, GNU Go) torch's
@@ -70,16 +81,25 @@ class AgentConfig:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if self.draws < 1:
             raise ValueError(f"draws must be >= 1, got {self.draws}")
+        if self.vote < 1:
+            raise ValueError(f"vote must be >= 1, got {self.vote}")
+        if self.imagine not in (None, "gpt", "ldm"):
+            raise ValueError(f"imagine must be 'gpt', 'ldm' or None, got {self.imagine!r}")
+        if self.frame_temperature is not None and not self.frame_temperature >= 0:
+            raise ValueError(f"frame_temperature must be >= 0, got {self.frame_temperature}")
 
 
 class VideoWorldAgent:
     """The four trained networks of one run, and acting by imagination (Go)."""
 
     def __init__(self, tokenizer: FrameTokenizer, gpt: GPT, idm: InverseDynamics, info: dict[str, Any],
-                 config: AgentConfig | None = None):
-        self.tokenizer, self.gpt, self.idm = tokenizer, gpt, idm
-        self.info = info  # env_id, frame_size, preset, data provenance (from the checkpoints)
+                 config: AgentConfig | None = None, ldm: LatentDynamicsModel | None = None):
+        self.tokenizer, self.gpt, self.idm, self.ldm = tokenizer, gpt, idm, ldm
         self.config = config or AgentConfig()
+        self.by_ldm = (self.config.imagine or gpt.config.next_frame) == "ldm"  # the LDM renders frame t+1
+        if self.by_ldm and ldm is None:
+            raise CheckpointError("imagined frames decoded by the LDM need the run's LDM (imagine='ldm')")
+        self.info = info  # env_id, frame_size, preset, data provenance (from the checkpoints)
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.board_size: int | None = (info.get("data") or {}).get("render", {}).get("board_size")
         self.last_imagination: list[np.ndarray] | None = None  # frames imagined behind the last act
@@ -101,8 +121,11 @@ class VideoWorldAgent:
         tok = load_frozen(run, "tokenizer", env_id, size, preset)
         gpt = load_frozen(run, "transformer", env_id, size, preset)
         idm = load_frozen(run, "idm", env_id, size, preset)
+        # the LDM's decoder renders the imagined frame from the sampled codes (GPTConfig.next_frame)
+        by_ldm = ((config.imagine if config else None) or gpt.config.next_frame) == "ldm"
+        ldm = load_frozen(run, "ldm", env_id, size, preset) if by_ldm else None
         info = {"run": str(run), "env_id": env_id, "frame_size": size, "preset": preset, "data": head.get("data")}
-        return cls(tok, gpt, idm, info, config)
+        return cls(tok, gpt, idm, info, config, ldm=ldm)
 
     @property
     def frame_size(self) -> int:
@@ -131,13 +154,24 @@ class VideoWorldAgent:
         if frame.shape != (self.frame_size, self.frame_size, 3):
             raise ValueError(f"frame has shape {frame.shape}, the agent sees ({self.frame_size}, {self.frame_size}, 3)")
         x = torch.from_numpy(np.ascontiguousarray(frame))[None]  # (1, h, w, c) uint8
-        ids = self.tokenizer.encode(x).flatten(1) + off[FRAME]  # (1, g)
-        prefix = torch.cat([torch.tensor([[cond + off[COND]]]), ids], dim=1).expand(n, -1)
-        seq = gpt.generate(prefix, c.codes_per_step + c.frame_tokens, temperature=self.config.temperature,
-                           top_k=self.config.top_k, generator=self.generator)[:, prefix.shape[1]:]
+        ids = self.tokenizer.encode(x).flatten(1)  # (1, g)
+        prefix = torch.cat([torch.tensor([[cond + off[COND]]]), ids + off[FRAME]], dim=1).expand(n, -1)
+        by_ldm = self.by_ldm  # the GPT samples only the codes; the LDM's decoder renders frame t+1
+        ft = self.config.frame_temperature
+        split = by_ldm or (ft is not None and ft != self.config.temperature)  # codes first, then frame t+1
+        seq = gpt.generate(prefix, c.codes_per_step + (0 if split else c.frame_tokens),
+                           temperature=self.config.temperature, top_k=self.config.top_k, generator=self.generator)
+        if split and not by_ldm:
+            seq = gpt.generate(seq, c.frame_tokens, temperature=ft, top_k=self.config.top_k, generator=self.generator)
+        seq = seq[:, prefix.shape[1]:]
         codes = seq[:, : c.codes_per_step] - off[CODE]  # (b, s)
         g = self.tokenizer.config.grid
-        nxt_ids = (seq[:, c.codes_per_step:] - off[FRAME]).reshape(n, g, g)
+        if by_ldm:  # step 1's prediction needs only code 1 (the decoder's mask), so later codes may be zeros
+            full = torch.zeros(n, self.ldm.config.horizon, dtype=torch.long)
+            full[:, : c.codes_per_step] = codes
+            nxt_ids = self.ldm.decode(ids.expand(n, -1), full)[:, 0].reshape(n, g, g)
+        else:
+            nxt_ids = (seq[:, c.codes_per_step:] - off[FRAME]).reshape(n, g, g)
         imagined = self.tokenizer.decode(nxt_ids)  # (b, h, w, c) in [0, 1]
         out, _ = self.idm(x.expand(n, -1, -1, -1), codes, imagined)
         return codes, imagined, out
@@ -166,32 +200,47 @@ class VideoWorldAgent:
     def act(self, frame: np.ndarray, to_play: str, legal_mask: np.ndarray | None = None) -> int:
         """The move (action index, N*N = pass) chosen on ``frame`` for ``to_play``; see the module docstring.
 
-        ``legal_mask`` (bool, N*N+1) is used only to judge draws, never to steer the imagination.
+        ``legal_mask`` (bool, N*N+1) is used only to judge draws, never to steer the imagination: with ``vote``
+        > 1 the legal reading that most of the first ``vote`` draws agree on is played (ties: the earliest
+        draw), and a pass only when more than half of them show no change; when none of them is legal,
+        ``resample`` draws more, up to ``draws`` in all.
         """
         cond = 0 if to_play == "black" else 1
+        k = min(self.config.vote, self.config.draws)
         with self.threads():
-            _, imagined, out = self.draw(frame, cond, 1)
-            move = int(out[0].argmax())
+            _, imagined, out = self.draw(frame, cond, k)
+            reads = out.argmax(-1)  # (b,) the move read off each imagination
+            move, chosen = int(reads[0]), 0
             self.moves += 1
-            chosen = 0
-            if legal_mask is not None and not legal_mask[move]:
-                self.first_sample_illegal += 1
-                if self.config.resample and self.config.draws > 1:
+            if legal_mask is not None:
+                mask = torch.from_numpy(np.asarray(legal_mask, dtype=bool))
+                if not mask[move]:
+                    self.first_sample_illegal += 1
+                legal = mask[reads]
+                if not legal.any() and self.config.resample and self.config.draws > k:
                     # the other draws in one batch: the first legal one in draw order is what drawing them one
                     # at a time would have played
-                    _, more, more_out = self.draw(frame, cond, self.config.draws - 1)
+                    _, more, more_out = self.draw(frame, cond, self.config.draws - k)
                     imagined, out = torch.cat([imagined, more]), torch.cat([out, more_out])
                     reads = out.argmax(-1)
-                    legal = torch.from_numpy(np.asarray(legal_mask, dtype=bool))[reads]
+                    legal = mask[reads]
                     if legal.any():
                         chosen = int(legal.nonzero()[0])
                         move = int(reads[chosen])
-                    else:
-                        self.fallbacks += 1
-                        chosen = len(out) - 1
-                        logits = out[-1].masked_fill(~torch.from_numpy(np.asarray(legal_mask, dtype=bool)),
-                                                     float("-inf"))
-                        move = int(logits.argmax())
+                elif legal.any():  # a vote among the legal readings of the first k draws
+                    # A pass (an imagined frame that shows no change) needs over pass_share of all k draws: on boards
+                    # unlike the training games' (a random opponent's) a greedy or narrow vote otherwise passed from
+                    # move 3 on and lost to random (the vote is then among the other legal readings).
+                    passing = reads == len(mask) - 1
+                    if k > 1 and passing.float().mean() <= self.config.pass_share and bool((legal & ~passing).any()):
+                        legal = legal & ~passing
+                    votes = torch.bincount(reads[legal], minlength=len(mask))[reads].masked_fill(~legal, -1)
+                    chosen = int(votes.argmax())  # the first of the most common: argmax returns the first maximum
+                    move = int(reads[chosen])
+                if not legal.any() and self.config.resample and self.config.draws > 1:
+                    self.fallbacks += 1
+                    chosen = len(out) - 1
+                    move = int(out[-1].masked_fill(~mask, float("-inf")).argmax())
         self.last_imagination = [to_uint8(imagined[chosen]).numpy()]
         return move
 
@@ -204,6 +253,21 @@ class VideoWorldAgent:
     def threads(self) -> _TorchThreads:
         """A context in which torch uses ``config.threads`` CPU threads (acting only; restored after)."""
         return _TorchThreads(self.config.threads)
+
+
+def run_defaults(run: str | Path) -> AgentConfig:
+    """How a player spec that names no sampling options acts with run ``run``.
+
+    A run whose imagined frame is the LDM's decoding of the code (GPTConfig.next_frame == "ldm", preset go9-move):
+    8 draws at temperature 1, a vote among them, and a pass only if all 8 show no change. Measured on go9-move
+    (docs/agent-go.md): greedy codes scored best on held-out KataGo positions but passed from move 3 on against
+    random and lost 6 of 6; a vote whose passes needed only a majority lost 4 of 6; this one won 4 of 6. Other runs:
+    one draw at temperature 1, as they were measured.
+    """
+    path = checkpoint_path(Path(run), "transformer")
+    if path.exists() and load_checkpoint(path, stage="transformer")["model_config"].get("next_frame") == "ldm":
+        return AgentConfig(temperature=1.0, vote=8, pass_share=0.99)
+    return AgentConfig()  # (a missing run: loading it then names what is missing)
 
 
 class _TorchThreads:
@@ -224,12 +288,14 @@ class _TorchThreads:
 
 # ----------------------------------------------------------------------------- the player
 
-_KEYS = {"run", "temperature", "top_k", "resample", "draws", "seed", "threads"}
+_KEYS = {"run", "temperature", "top_k", "resample", "draws", "vote", "pass_share", "imagine", "frame_temperature",
+         "seed", "threads"}
 
 
 class VideoWorldPlayer(BasePlayer):
     """The agent as a Go :class:`~vw_envs.players.Player`: ``videoworld`` (the shipped 9x9 checkpoint),
-    ``videoworld:RUN`` or ``videoworld:run=RUN,temperature=T,top_k=K,resample=0|1,draws=D,seed=S,threads=N``."""
+    ``videoworld:RUN`` or ``videoworld:run=RUN,temperature=T,top_k=K,resample=0|1,draws=D,vote=V,pass_share=P,
+    imagine=gpt|ldm,frame_temperature=F,seed=S,threads=N``."""
 
     def __init__(self, run: str | Path | None = None, config: AgentConfig | None = None):
         run = Path(run) if run is not None else shipped_run()
@@ -244,8 +310,15 @@ class VideoWorldPlayer(BasePlayer):
         spec.check_keys(_KEYS, arg_allowed=True)
         run = spec.arg or spec.params.get("run")
         top_k = spec.get_int("top_k", 0, 0, 1_000_000)
-        cfg = AgentConfig(temperature=spec.get_float("temperature", 1.0, 0.0, 100.0), top_k=top_k or None,
+        if spec.params.get("imagine") not in (None, "gpt", "ldm"):
+            raise SpecError(f"imagine must be gpt or ldm, got {spec.params['imagine']!r}")
+        d = run_defaults(Path(run) if run else shipped_run())  # what the spec leaves out
+        cfg = AgentConfig(temperature=spec.get_float("temperature", d.temperature, 0.0, 100.0), top_k=top_k or None,
                           resample=spec.get_int("resample", 1, 0, 1) == 1, draws=spec.get_int("draws", 10, 1, 1000),
+                          vote=spec.get_int("vote", d.vote, 1, 1000), imagine=spec.params.get("imagine"),
+                          pass_share=spec.get_float("pass_share", d.pass_share, 0.0, 1.0),
+                          frame_temperature=(spec.get_float("frame_temperature", 0.0, 0.0, 100.0)
+                                             if "frame_temperature" in spec.params else None),
                           seed=spec.get_int("seed", 0, 0, 2**31 - 1),
                           threads=spec.get_int("threads", 1, 0, 1024) or None)
         return cls(run, cfg)

@@ -36,6 +36,10 @@ class IDMConfig:
     discrete: bool = True  # True: logits over num_actions moves (Go); False: regress action_dim values (robot)
     num_actions: int = 82  # Go N*N+1 (9x9: 82, pass last)
     action_dim: int = 7  # robot: relative action, a 7-vector in [-1, 1]
+    # read the codes too. False: the action comes from the two frames alone, so with an exact latent action
+    # (presets go9-move) the move must be read off the imagined frame, and a shuffled next frame leaves the IDM
+    # at chance: it cannot become a policy of its own through the codes
+    use_codes: bool = True
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
@@ -54,8 +58,10 @@ class InverseDynamics(nn.Module):
         self.config = config
         grid = config.frame_size // 2 ** len(config.channels)
         self.frames_enc = ConvEncoder(9, config.channels, config.res_blocks)
-        self.code_emb = nn.Embedding(config.code_vocab, config.code_dim)
-        flat = config.channels[-1] * grid * grid + config.codes_per_step * config.code_dim
+        flat = config.channels[-1] * grid * grid
+        if config.use_codes:
+            self.code_emb = nn.Embedding(config.code_vocab, config.code_dim)
+            flat += config.codes_per_step * config.code_dim
         self.mlp = nn.Sequential(nn.LayerNorm(flat), nn.Linear(flat, config.hidden), nn.GELU(),
                                  nn.Linear(config.hidden, config.hidden), nn.GELU(),
                                  nn.Linear(config.hidden, config.out_dim))
@@ -71,8 +77,9 @@ class InverseDynamics(nn.Module):
         size = self.config.frame_size  # frames of another size (the tokenizer's) are resized first
         x0, x1 = frames_to_input(fit_frames(frame, size)), frames_to_input(fit_frames(next_frame, size))
         feats = rearrange(self.frames_enc(torch.cat([x0, x1, x1 - x0], dim=1)), "b c y x -> b (c y x)")
-        code_feats = rearrange(self.code_emb(codes), "b s d -> b (s d)")
-        out = self.mlp(torch.cat([feats, code_feats], dim=1))
+        if self.config.use_codes:
+            feats = torch.cat([feats, rearrange(self.code_emb(codes), "b s d -> b (s d)")], dim=1)
+        out = self.mlp(feats)
         if not self.config.discrete:
             out = torch.tanh(out)
         loss = None

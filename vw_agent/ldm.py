@@ -78,16 +78,43 @@ class LDMConfig:
     query_layers: int = 2  # layers of (causal self-attention among queries, masked cross-attention to frames)
     decoder_layers: int = 2  # transformer layers of the decoder (frame-t grid + codes)
     levels: tuple[int, ...] = (8, 5, 5, 5)  # FSQ levels of one code: 1,000 codes cover 9x9 Go's 82 moves
+    # "fsq" (the paper): a code is a point of the FSQ grid ``levels``. "vq": one of ``codebook_size`` learned vectors
+    # of ``vq_dim`` (EMA codebook, k-means init, dead codes revived; vector-quantize-pytorch), for a categorical
+    # latent action: on 9x9 Go at H=1, 3 FSQ dims (8x8x5) after 4,000 steps named the move only 45% of the time
+    quantizer: str = "fsq"
+    codebook_size: int = 256  # "vq": codes
+    vq_dim: int = 32  # "vq": width of a code vector
+    commitment: float = 0.25  # "vq": weight of the commitment loss (the encoder's pull towards its code)
     change_weight: float = 20.0  # extra loss weight on pixels (ids) that differ from frame t: a stone is ~1% of a frame
     space: str = "pixels"  # "pixels" (the paper) or "tokens": on the frozen tokenizer's ids (module docstring)
     token_vocab: int = 0  # "tokens": the tokenizer's vocabulary (presets.linked sets it; the model needs it)
     token_grid: int = 0  # "tokens": the tokenizer's grid side g (g*g ids a frame; presets.linked sets it)
+    # "tokens": each frame-k token also embeds the id at its place in frame k-1, so what changed at a place (old id
+    # -> new id: which stone of the patch, which colour) is one token's content, not a match that attention must
+    # find across frames. False: the earlier models' input (their checkpoints have no such embedding)
+    pair_input: bool = False
+    # "tokens": a learned logit added to frame t's id at each place, starting at this value, so the decoder starts
+    # by copying frame t and its codes need only explain the change (the pixel decoder's zero-initialised change
+    # does this for pixels). Without it, H=1 on 9x9 Go after 3,000 steps still miscopied 13% of unchanged ids.
+    # 0: none (earlier models' checkpoints have no such parameter)
+    copy_logit: float = 0.0
+    # "tokens": what the queries read. "all": every token of frames t..t+H. "changes": only the tokens that differ
+    # from the frame before (with pair_input: old and new id and place), plus a learned "nothing changed" token, so
+    # a code can only say what changed, not describe the board: reading all 50 tokens of a 9x9 window, the codes
+    # named the move only 42% of the time (they were contextual: "the likely move on this board")
+    attend: str = "all"
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
         self.levels = tuple(self.levels)
         if self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon}")
+        if self.attend not in ("all", "changes"):
+            raise ValueError(f"attend must be 'all' or 'changes', got {self.attend!r}")
+        if self.attend == "changes" and self.space != "tokens":
+            raise ValueError("attend='changes' needs space='tokens' (it reads which ids changed)")
+        if self.quantizer not in ("fsq", "vq"):
+            raise ValueError(f"quantizer must be 'fsq' or 'vq', got {self.quantizer!r}")
         if self.space not in ("pixels", "tokens"):
             raise ValueError(f"space must be 'pixels' or 'tokens', got {self.space!r}")
         feature_grid(self.frame_size, self.channels)  # validates
@@ -101,7 +128,12 @@ class LDMConfig:
 
     @property
     def vocab_size(self) -> int:
-        return math.prod(self.levels)
+        return self.codebook_size if self.quantizer == "vq" else math.prod(self.levels)
+
+    @property
+    def code_width(self) -> int:
+        """Values per code as the decoder reads it: FSQ dims, or the VQ vector's width."""
+        return self.vq_dim if self.quantizer == "vq" else len(self.levels)
 
 
 class QueryBlock(nn.Module):
@@ -136,6 +168,10 @@ class LatentDynamicsModel(nn.Module):
         if self.tokens:  # each frame's ids, and whether each id changed since the frame before (causal)
             self.tok_emb = nn.Embedding(config.token_vocab, dim)
             self.change_emb = nn.Embedding(2, dim)
+            if config.pair_input:
+                self.prev_emb = nn.Embedding(config.token_vocab, dim)
+            if config.attend == "changes":
+                self.null_ctx = nn.Parameter(torch.randn(1, 1, dim) * 0.02)  # what a query reads when nothing changed
         else:  # per-frame 2D convs, then one causal temporal conv (a causal 3D conv: frame t+k sees t..t+k)
             self.frame_enc = ConvEncoder(6, config.channels, config.res_blocks)  # frame k and its change since k-1
             self.time_conv = nn.Conv3d(c, c, kernel_size=(2, 3, 3))
@@ -144,22 +180,33 @@ class LatentDynamicsModel(nn.Module):
         self.enc_time = nn.Parameter(torch.randn(s + 1, dim) * 0.02)
         self.queries = nn.Parameter(torch.randn(s, dim) * 0.02)
         self.query_blocks = nn.ModuleList(QueryBlock(dim, config.heads) for _ in range(config.query_layers))
-        self.to_fsq = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, len(config.levels)))
+        if config.quantizer == "vq":
+            from vector_quantize_pytorch import VectorQuantize
+
+            self.to_vq = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, config.vq_dim))
+            self.vq = VectorQuantize(dim=config.vq_dim, codebook_size=config.codebook_size, decay=0.9,
+                                     commitment_weight=config.commitment, kmeans_init=True, kmeans_iters=10,
+                                     threshold_ema_dead_code=1)
+        else:
+            self.to_fsq = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, len(config.levels)))
         # Batch-standardise the pre-FSQ values: early on, a query's output is mostly its own learned constant
         # (attention averages over many frame tokens), which pushes every code to one saturated corner of
         # the FSQ box; removing the batch mean keeps the codes spread while attention learns to focus.
-        self.fsq_norm = nn.BatchNorm1d(s * len(config.levels))
-        self.fsq = FSQ(levels=list(config.levels))
+        if config.quantizer == "fsq":
+            self.fsq_norm = nn.BatchNorm1d(s * len(config.levels))
+            self.fsq = FSQ(levels=list(config.levels))
         # decoder: frame t's grid + codes -> frames t+1..t+H (pixels) or their ids (tokens)
         if self.tokens:
             self.dec_emb = nn.Embedding(config.token_vocab, dim)
+            if config.copy_logit:
+                self.copy_logit = nn.Parameter(torch.tensor(float(config.copy_logit)))
         else:
             self.dec_enc = ConvEncoder(3, config.channels, config.res_blocks)
             self.dec_in = nn.Linear(c, dim)
         self.dec_pos = nn.Parameter(torch.randn(g * g, dim) * 0.02)
         self.dec_target = nn.Parameter(torch.randn(s, dim) * 0.02)  # which future step the grid is rebuilding
         # an MLP, not a linear map: "is this code my intersection's move" is a sharply nonlinear function of it
-        self.code_in = nn.Sequential(nn.Linear(len(config.levels), dim), nn.GELU(), nn.Linear(dim, dim))
+        self.code_in = nn.Sequential(nn.Linear(config.code_width, dim), nn.GELU(), nn.Linear(dim, dim))
         self.code_step = nn.Parameter(torch.randn(s, dim) * 0.02)
         layer = nn.TransformerEncoderLayer(dim, config.heads, 4 * dim, dropout=0.0, activation="gelu",
                                            batch_first=True, norm_first=True)
@@ -186,11 +233,19 @@ class LatentDynamicsModel(nn.Module):
     # --- encoder: frames -> codes
 
     def quantize(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        codes, ids, _ = self._quantize(frames)
+        return codes, ids
+
+    def _quantize(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Frames (b t h w c) uint8, or in the token space their ids (b t n) or (b t g g), t = H+1 -> (codes (b s d)
-        with straight-through gradients, ids (b s) int64)."""
+        with straight-through gradients, ids (b s) int64, the quantizer's own loss: VQ's commitment, else 0)."""
         frames = self._window_input(frames)
         if self.tokens:
-            return self._queries_to_codes(self._token_context(frames))
+            visible = None
+            if self.config.attend == "changes":  # frame k's tokens that differ from frame k-1's (none of frame t)
+                visible = torch.cat([torch.zeros_like(frames[:, :1], dtype=torch.bool),
+                                     frames[:, 1:] != frames[:, :-1]], dim=1)
+            return self._queries_to_codes(self._token_context(frames), visible)
         b = frames.shape[0]
         x = rearrange(frames_to_input(rearrange(frames, "b t h w c -> (b t) h w c")), "(b t) c h w -> b t c h w", b=b)
         diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)  # causal: k vs k-1
@@ -210,27 +265,40 @@ class LatentDynamicsModel(nn.Module):
         return x
 
     def _token_context(self, ids: torch.Tensor) -> torch.Tensor:
-        """Ids (b t n) of a window -> frame tokens (b t n dim): each id, and whether it changed since frame k-1."""
-        changed = torch.cat([torch.zeros_like(ids[:, :1]), (ids[:, 1:] != ids[:, :-1]).long()], dim=1)
-        return self.tok_emb(ids) + self.change_emb(changed)
+        """Ids (b t n) of a window -> frame tokens (b t n dim): each id, and whether it changed since frame k-1
+        (with ``pair_input``, also the id frame k-1 had there; frame t, the first, is paired with itself)."""
+        prev = torch.cat([ids[:, :1], ids[:, :-1]], dim=1)
+        x = self.tok_emb(ids) + self.change_emb((ids != prev).long())
+        return x + self.prev_emb(prev) if self.config.pair_input else x
 
-    def _quantize_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _quantize_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-frame conv features (b c t y x) of a window -> (codes (b s d), ids (b s))."""
         x = self.time_conv(F.pad(x, (1, 1, 1, 1, 1, 0)))  # pad time on the left only: causal
         return self._queries_to_codes(self.enc_in(rearrange(x, "b c t y x -> b t (y x) c")))
 
-    def _queries_to_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frame tokens (b t n dim) of a window -> (codes (b s d), ids (b s)): query h sees frames t..t+h+1."""
+    def _queries_to_codes(self, x: torch.Tensor, visible: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Frame tokens (b t n dim) of a window -> (codes (b s d), ids (b s), the quantizer's loss): query h sees
+        frames t..t+h+1; with ``visible`` (b t n bool), only those tokens of them and the "nothing changed" one."""
         b = x.shape[0]
         x = x + self.enc_pos + self.enc_time[:, None, :]
         ctx = rearrange(x, "b t n dim -> b (t n) dim")
+        cross = self.cross_mask  # (s, t n), True = may not attend
+        if visible is not None:
+            ctx = torch.cat([self.null_ctx.expand(b, -1, -1), ctx], dim=1)
+            hidden = cross[None] | ~rearrange(visible, "b t n -> b 1 (t n)")  # (b s tn)
+            hidden = torch.cat([torch.zeros_like(hidden[:, :, :1]), hidden], dim=2)  # the null token: always seen
+            cross = repeat(hidden, "b s n -> (b nh) s n", nh=self.config.heads)
         q = repeat(self.queries, "s dim -> b s dim", b=b)
         for block in self.query_blocks:
-            q = block(q, ctx, self.self_mask, self.cross_mask)
+            q = block(q, ctx, self.self_mask, cross)
+        if self.config.quantizer == "vq":
+            codes, ids, aux = self.vq(self.to_vq(q))  # (b, s, d), (b, s), commitment loss
+            return codes, ids.long(), aux.sum()
         z = self.fsq_norm(rearrange(self.to_fsq(q), "b s d -> b (s d)"))
         z = rearrange(z, "b (s d) -> b s d", s=self.config.horizon)
         codes, ids = self.fsq(z)  # (b, s, d), (b, s)
-        return codes, ids.long()
+        return codes, ids.long(), q.new_zeros(())
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
@@ -290,7 +358,11 @@ class LatentDynamicsModel(nn.Module):
         pad = repeat(self.dec_pad, "s n -> (b s) n", b=b)
         out = self.dec_out(self.dec_blocks(seq, src_key_padding_mask=pad)[:, : g * g])  # (b s, g*g, c or v)
         if self.tokens:
-            return rearrange(out, "(b s) n v -> b s n v", b=b)
+            out = rearrange(out, "(b s) n v -> b s n v", b=b)
+            if self.config.copy_logit:  # frame t's id at each place gets the copy logit
+                here = repeat(frame.flatten(1).long(), "b n -> b s n 1", s=s)
+                out = out.scatter_add(-1, here, self.copy_logit.expand(here.shape))
+            return out
         delta = self.pixel_dec(rearrange(out, "bs (y x) c -> bs c y x", y=g))  # (b s, 3, h, w)
         pred = repeat(x0, "b c h w -> (b s) c h w", s=s) + delta
         return rearrange(output_to_frames(pred), "(b s) h w c -> b s h w c", b=b)
@@ -300,7 +372,9 @@ class LatentDynamicsModel(nn.Module):
 
         In the token space: frame t's ids (b n) -> the likeliest ids of frames t+1..t+H (b s n) int64.
         """
-        out = self.decode_codes(frame, self.fsq.indices_to_codes(ids))
+        vq = self.config.quantizer == "vq"
+        codes = self.vq.get_output_from_indices(ids) if vq else self.fsq.indices_to_codes(ids)
+        out = self.decode_codes(frame, codes)
         return out.argmax(-1) if self.tokens else out
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -314,16 +388,16 @@ class LatentDynamicsModel(nn.Module):
         being the cross-entropy of those ids, weighted the same way on ids that differ from frame t's.
         """
         frames = self._window_input(frames)
-        codes, ids = self.quantize(frames)
+        codes, ids, aux = self._quantize(frames)
         if self.tokens:
             logits = self.decode_codes(frames[:, 0], codes)
             target = frames[:, 1:]
             weight = 1.0 + self.config.change_weight * (target != frames[:, :1]).float()  # (b s n)
             ce = F.cross_entropy(rearrange(logits, "b s n v -> b v s n"), target, reduction="none")
-            return logits, ids, (weight * ce).mean()
+            return logits, ids, (weight * ce).mean() + aux
         pred = self.decode_codes(frames[:, 0], codes)
         target = frames_to_unit(frames[:, 1:])
         changed = (target != frames_to_unit(frames[:, :1])).any(dim=-1, keepdim=True)  # (b s h w 1)
         weight = 1.0 + self.config.change_weight * changed.float()
-        loss = (weight * (pred - target) ** 2).mean()
+        loss = (weight * (pred - target) ** 2).mean() + aux
         return pred, ids, loss

@@ -1,9 +1,12 @@
 """Named configurations of the four networks, linked so their vocabularies and shapes agree.
 
 * ``tiny``: for tests; every network trains a step in well under a second on one CPU core.
+* ``tiny-move``: for tests of go9-move's path.
 * ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). A patch-embedding
   tokenizer (each token from its own 16 px patch), an LDM on the tokenizer's ids, a 4x128 GPT: sized so that
   ``train all`` takes under 45 minutes on a 2-core CPU and a move under 100 ms on one core.
+* ``go9-move``: go9-cpu's tokens with an LDM whose one code per step is an exact latent move (H=1); acting
+  samples that code and the LDM's decoder renders the imagined frame; a 6x192 GPT. The shipped checkpoint.
 * ``go9-cpu-pixels``: the paper's pixel LDM at CPU size, a conv tokenizer and a 4x192 GPT: the shipped model
   of earlier versions. ``train all`` took 76 min alone on a 2-core AMD EPYC (AVX2, 2 threads), 138 ms a move.
 * ``paper-go-50m`` / ``paper-go-300m``: the paper's Go sizes (VideoWorld, arXiv 2501.09781): 256 px frames to
@@ -88,6 +91,20 @@ def _tiny() -> Preset:
     )
 
 
+def _tiny_move() -> Preset:
+    # tiny with go9-move's choices (H=1, paired LDM input, the LDM renders the imagined frame, a code-blind IDM),
+    # so the tests take that path too
+    p = _tiny()
+    return linked(
+        "tiny-move", "tests: tiny with go9-move's latent-move path (H=1, frame t+1 decoded by the LDM)",
+        p.tokenizer, replace(p.ldm, horizon=1, pair_input=True, space="tokens", copy_logit=5.0, quantizer="vq",
+                             codebook_size=64, vq_dim=16, attend="changes"),
+        gpt=dict(n_layer=2, n_head=2, n_embd=64, code_loss_weight=10.0, next_frame="ldm"),
+        idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128, use_codes=False),
+        train=p.train,
+    )
+
+
 _GO9_IDM = dict(channels=(32, 64, 64), code_dim=32, hidden=256)  # both 9x9 CPU presets' IDM: 10x10 features
 
 
@@ -141,6 +158,29 @@ def _go9_cpu() -> Preset:
         train={"tokenizer": StageTrain(steps=2_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=600, batch_size=64, lr=1e-3),
                "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
+               "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
+    )
+
+
+def _go9_move() -> Preset:
+    # go9-cpu with the LDM's code made an exact latent move (issue 16's first lever): H=1, so the one code of a
+    # step is read off frames t and t+1 alone and must let the decoder rebuild frame t+1 from frame t; each
+    # token of frame k also embeds frame k-1's id at its place (pair_input), so a changed patch's old and new
+    # ids, i.e. which stone of it changed and to what, sit in one token; 320 codes (8x8x5) for 9x9 Go's 163
+    # changes (81 points x 2 colours + no change). Acting samples the code from the GPT and renders frame t+1
+    # with the LDM's decoder (next_frame="ldm"), so the imagined frame is one clean change, not 25 draws; the
+    # IDM reads the move off the two frames alone (use_codes=False). The GPT weighs its code positions 10x: one
+    # code against 50 frame tokens, most of them copies, would leave the move ~2% of its loss.
+    p = _go9_cpu()
+    return linked(
+        "go9-move", "9x9 Go: go9-cpu's tokens, an LDM whose one code per step is the move (H=1), a 6x192 GPT",
+        p.tokenizer, replace(p.ldm, horizon=1, quantizer="vq", codebook_size=256, pair_input=True, dim=128,
+                             decoder_layers=3, copy_logit=5.0, change_weight=10.0, attend="changes"),
+        gpt=dict(n_layer=6, n_head=6, n_embd=192, code_loss_weight=10.0, next_frame="ldm"),
+        idm=dict(_GO9_IDM, use_codes=False),
+        train={"tokenizer": StageTrain(steps=2_000, batch_size=24, lr=1e-3),
+               "ldm": StageTrain(steps=4_000, batch_size=64, lr=1e-3),
+               "transformer": StageTrain(steps=8_000, batch_size=64, lr=6e-4),
                "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
     )
 
@@ -226,8 +266,10 @@ def _paper_calvin() -> Preset:
 
 PRESETS = {
     "tiny": _tiny,
+    "tiny-move": _tiny_move,
     "go9-cpu": _go9_cpu,
     "go9-cpu-pixels": _go9_cpu_pixels,
+    "go9-move": _go9_move,
     "tiny-tabletop": _tiny_tabletop,
     "tabletop-cpu": _tabletop_cpu,
     "paper-go-50m": lambda: _paper_go(10, 640, 10, "50m"),

@@ -40,12 +40,20 @@ class GPTConfig:
     n_embd: int = 768  # width
     dropout: float = 0.0  # 0 for pretraining-sized data; try 0.1 on small datasets
     bias: bool = False  # False: like Llama, a bit better and faster
+    # loss weight of the code positions against the frame tokens': a step has one code (H) and g frame tokens, most
+    # of them copies of frame t's, so at weight 1 the move-like choice is ~2% of the loss
+    code_loss_weight: float = 1.0
+    # how acting draws frame t+1 once the codes are sampled: "gpt" samples its g tokens; "ldm" decodes them from
+    # frame t and the codes with the LDM's decoder (argmax), one clean change when a code is an exact latent action
+    next_frame: str = "gpt"
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
         if self.frames < 1:
             raise ValueError(f"frames must be >= 1, got {self.frames}")
+        if self.next_frame not in ("gpt", "ldm"):
+            raise ValueError(f"next_frame must be 'gpt' or 'ldm', got {self.next_frame!r}")
 
     @property
     def block_size(self) -> int:
@@ -295,7 +303,9 @@ class GPT(nn.Module):
         logits = logits.masked_fill(~self.allowed[next_kind], float("-inf"))
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(rearrange(logits, "b n v -> (b n) v"), targets.reshape(-1), ignore_index=-1)
+            ce = F.cross_entropy(rearrange(logits, "b n v -> b v n"), targets, ignore_index=-1, reduction="none")
+            weight = torch.where(next_kind == CODE, self.config.code_loss_weight, 1.0)[None, :] * (targets >= 0)
+            loss = (ce * weight).sum() / weight.sum().clamp(min=1e-9)  # (weight 1 everywhere: the plain mean)
         return logits, loss
 
     def loss_on(self, frame_tokens: torch.Tensor, codes: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:

@@ -55,3 +55,14 @@ def train_steps(model, batch_fn, steps: int, lr: float = 1e-3) -> list[float]:
 def went_down(losses: list[float], factor: float = 0.8, k: int = 3) -> bool:
     """Mean of the last k losses below ``factor`` times the mean of the first k."""
     return sum(losses[-k:]) / k < factor * sum(losses[:k]) / k
+
+
+def train_tiny_run(data: Path, out: Path, preset: str, eval_windows: int = 8) -> Path:
+    """Every stage of ``preset`` for 20 steps on ``data``, with all labels; the run folder."""
+    from vw_agent.train import STAGES, TrainConfig, train_stage
+
+    torch.set_num_threads(1)
+    for stage in STAGES:
+        train_stage(TrainConfig(stage=stage, data=str(data), out=str(out), preset=preset, steps=20,
+                                label_fraction=1.0, eval_windows=eval_windows, agent_positions=6), progress=False)
+    return out

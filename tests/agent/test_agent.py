@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from tests.agent.conftest import train_tiny_run
 from vw_agent.agent import AgentConfig, VideoWorldAgent, VideoWorldPlayer, export_run, shipped_run
 from vw_agent.eval.imagination import evaluate_agent, legal_transition
-from vw_agent.train import STAGES, CheckpointError, TrainConfig, checkpoint_path, train_stage
+from vw_agent.train import STAGES, CheckpointError, checkpoint_path
 from vw_envs.errors import SpecError
 from vw_envs.go.env import VideoGoEnv
 from vw_envs.go.match import play_game
@@ -21,12 +22,7 @@ from vw_envs.players import make_player
 
 @pytest.fixture(scope="module")
 def tiny_run(go_dataset, tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny-run")
-    torch.set_num_threads(1)
-    for stage in STAGES:
-        train_stage(TrainConfig(stage=stage, data=str(go_dataset), out=str(out), preset="tiny", steps=20,
-                                label_fraction=1.0, eval_windows=8, agent_positions=6), progress=False)
-    return out
+    return train_tiny_run(go_dataset, tmp_path_factory.mktemp("tiny-run"), "tiny")
 
 
 def first_frame(agent: VideoWorldAgent) -> np.ndarray:

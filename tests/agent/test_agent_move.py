@@ -1,0 +1,142 @@
+"""The latent-move path (presets tiny-move / go9-move): H=1, the GPT samples the code, the LDM's decoder renders
+the imagined frame, a code-blind IDM reads the move off it, and a vote among several imaginations."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from tests.agent.conftest import train_tiny_run
+from vw_agent.agent import AgentConfig, VideoWorldAgent
+from vw_agent.idm import IDMConfig, InverseDynamics
+from vw_agent.ldm import LatentDynamicsModel, LDMConfig
+from vw_agent.presets import get_preset
+from vw_agent.transformer import GPT, GPTConfig
+from vw_envs.errors import SpecError
+from vw_envs.go.env import VideoGoEnv
+from vw_envs.go.match import play_game
+from vw_envs.go.render import BoardRenderer, RenderConfig
+from vw_envs.go.rules import GoGame
+from vw_envs.players import make_player
+
+
+@pytest.fixture(scope="module")
+def move_run(go_dataset, tmp_path_factory):
+    return train_tiny_run(go_dataset, tmp_path_factory.mktemp("tiny-move-run"), "tiny-move", eval_windows=16)
+
+
+def _frame(size: int) -> np.ndarray:
+    game = GoGame(9)
+    game.play(40)  # E5
+    return BoardRenderer(9, RenderConfig(size)).render(game.board_array())
+
+
+def test_stage_metrics_say_whether_the_code_is_the_move(move_run):
+    ldm = json.loads((move_run / "ldm-metrics.json").read_text())
+    assert ldm["changed_points"] > 0  # held-out windows whose boards change (moves), read through the renderer
+    for k in ("changed_points_right", "shuffled_codes_changed_points_right", "boards_exact"):
+        assert 0 <= ldm[k] <= 1
+    idm = json.loads((move_run / "idm-metrics.json").read_text())
+    assert 0 <= idm["shuffled_next_action_accuracy"] <= 1 and idm["windows"] == 16
+
+
+def test_imagined_frame_is_the_ldm_decoding_of_the_sampled_code(move_run):
+    agent = VideoWorldAgent.load(move_run, AgentConfig(seed=5))
+    assert agent.ldm is not None and agent.gpt.config.next_frame == "ldm"
+    frame = _frame(agent.frame_size)
+    codes, imagined, out = agent.draw(frame, 1, 4)
+    ids = agent.tokenizer.encode(torch.from_numpy(frame)[None]).flatten(1)
+    g = agent.tokenizer.config.grid
+    again = agent.tokenizer.decode(agent.ldm.decode(ids.expand(4, -1), codes)[:, 0].reshape(4, g, g))
+    assert torch.equal(imagined, again)  # the frame follows from the code alone: no frame tokens are sampled
+    reread, _ = agent.idm(torch.from_numpy(frame)[None].expand(4, -1, -1, -1), torch.zeros_like(codes), imagined)
+    assert torch.allclose(out, reread)  # this IDM ignores the codes: the move comes from the imagined frame
+
+
+def test_vote_plays_the_most_common_legal_reading(move_run):
+    frame = _frame(64)
+    mask = GoGame(9).legal_mask()
+    mask[40] = False  # E5 is taken
+    for seed in range(4):
+        agent = VideoWorldAgent.load(move_run, AgentConfig(seed=seed, vote=9))
+        reads = agent.draw(frame, 1, 9)[2].argmax(-1).tolist()
+        agent.reseed(seed)
+        move = agent.act(frame, "white", mask)
+        legal = [r for r in reads if mask[r]]
+        if legal:
+            best = max(legal.count(r) for r in legal)
+            assert move == next(r for r in legal if legal.count(r) == best)  # the earliest of the most common
+        assert agent.first_sample_illegal == int(not mask[reads[0]])  # judged on the first draw alone
+
+
+def test_plays_a_game(move_run):
+    player = make_player(f"videoworld:run={move_run},vote=4,seed=2")
+    env = VideoGoEnv(board_size=9, opponent="none", max_moves=30, frame_size=64)
+    try:
+        record = play_game(env, player, make_player("random"), seed=1, keep_frames=False)
+    finally:
+        env.close()
+    assert record.reason != "illegal" and len(record.moves) > 1
+    assert 0 <= player.first_sample_illegal <= player.agent.moves
+
+
+def test_pair_input_and_code_blind_idm_are_options():
+    base = LDMConfig(space="tokens", token_vocab=50, token_grid=3, dim=32, horizon=1)
+    assert not hasattr(LatentDynamicsModel(base), "prev_emb")  # earlier checkpoints have no such weights
+    paired = LatentDynamicsModel(replace(base, pair_input=True))
+    ids = torch.randint(0, 50, (4, 2, 9))
+    same_new = ids.clone()
+    same_new[:, 0] = (ids[:, 0] + 1) % 50  # other frame-t ids, same frame t+1
+    ctx, ctx2 = paired._token_context(ids), paired._token_context(same_new)
+    assert not torch.allclose(ctx[:, 1], ctx2[:, 1])  # frame t+1's tokens carry frame t's ids at their place
+    idm = InverseDynamics(IDMConfig(frame_size=32, channels=(8, 8), use_codes=False))
+    assert not hasattr(idm, "code_emb")
+    x = torch.randint(0, 255, (2, 32, 32, 3), dtype=torch.uint8)
+    a, _ = idm(x, torch.tensor([[1], [2]]), x)
+    b, _ = idm(x, torch.tensor([[3], [4]]), x)
+    assert torch.equal(a, b)
+
+
+def test_copy_logit_starts_the_decoder_by_copying_frame_t():
+    cfg = LDMConfig(space="tokens", token_vocab=50, token_grid=3, dim=32, horizon=1, copy_logit=5.0)
+    ldm = LatentDynamicsModel(cfg)
+    ids = torch.randint(0, 50, (6, 2, 9))
+    assert torch.equal(ldm.decode(ids[:, 0], ldm.encode(ids))[:, 0], ids[:, 0])  # untrained: a copy
+    assert not hasattr(LatentDynamicsModel(replace(cfg, copy_logit=0.0)), "copy_logit")
+
+
+def test_code_loss_weight():
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16)
+    plain, weighted = GPT(cfg), GPT(replace(cfg, code_loss_weight=5.0))
+    weighted.load_state_dict(plain.state_dict())
+    frames, codes, cond = torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0])
+    idx = plain.build_sequence(frames, codes, cond)
+    logits, loss = plain(idx[:, :-1], idx[:, 1:])
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), idx[:, 1:], reduction="none")  # (b, n)
+    assert torch.allclose(loss, ce.mean())  # weight 1: the plain mean
+    code_pos = plain.kinds[1:] == 2  # positions whose target is a code
+    w = torch.where(code_pos, 5.0, 1.0)
+    assert torch.allclose(weighted.loss_on(frames, codes, cond), (ce * w).sum() / (w.sum() * 3))
+
+
+def test_go9_move_preset_links():
+    p = get_preset("go9-move")
+    assert p.ldm.horizon == 1 and p.gpt.codes_per_step == 1 and p.gpt.next_frame == "ldm"
+    assert p.ldm.vocab_size >= 2 * 81 + 1  # a code for each point and colour, and for no change
+    assert not p.idm.use_codes
+
+
+def test_imagine_option_switches_who_renders_the_frame(move_run, tmp_path):
+    frame = _frame(64)
+    by_gpt = VideoWorldAgent.load(move_run, AgentConfig(seed=1, imagine="gpt", frame_temperature=0.0))
+    assert not by_gpt.by_ldm
+    codes, imagined, _ = by_gpt.draw(frame, 0, 3)
+    assert imagined.shape == (3, 64, 64, 3)
+    greedy = VideoWorldAgent.load(move_run, AgentConfig(seed=2, imagine="gpt", temperature=0.0))
+    assert torch.equal(greedy.draw(frame, 0, 2)[1][0], greedy.draw(frame, 0, 2)[1][1])
+    with pytest.raises(SpecError, match="imagine must be"):
+        make_player(f"videoworld:run={move_run},imagine=pixels")
