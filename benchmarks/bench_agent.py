@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 
-from vw_agent.agent import AgentConfig, VideoWorldPlayer, shipped_run
+from vw_agent.agent import VideoWorldPlayer, run_defaults, shipped_run
 from vw_envs.go.env import VideoGoEnv
 from vw_envs.players import make_player
 
@@ -121,12 +122,13 @@ def main() -> None:
     agent_ms = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        # the agent sets torch's threads while it acts (AgentConfig.threads), so the count goes there
-        player = VideoWorldPlayer(args.run, AgentConfig(seed=0, threads=threads))
+        # the agent sets torch's threads while it acts (AgentConfig.threads), so the count goes there; the rest is
+        # how a bare spec acts with this run (the shipped go9-move: a vote of 8 draws)
+        player = VideoWorldPlayer(args.run, replace(run_defaults(args.run), seed=0, threads=threads))
         t, illegal = move_times(player, args.moves)
         agent_ms[threads] = 1000 * statistics.median(t)
         print(f"act    threads={threads}  videoworld median {agent_ms[threads]:7.1f} ms/move over {len(t)} moves "
-              f"(first draw illegal in {illegal}, each then drawing {player.agent.config.draws - 1} more)")
+              f"(first draw illegal in {illegal}; {player.agent.config.vote} draws a move)")
     gnugo = make_player("gnugo:level=10")
     try:
         gt, _ = move_times(gnugo, args.moves)
