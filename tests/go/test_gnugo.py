@@ -8,8 +8,10 @@ import time
 import gymnasium as gym
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import needs_gnugo
+from vw_cli.main import cli
 from vw_envs.errors import (
     EngineCrashedError,
     EngineNotFoundError,
@@ -135,3 +137,29 @@ def test_gtp_spec_drives_any_engine():
     _, _, _, _, info = env.step(40)
     assert info["move_number"] == 2 and info["opponent_move"] != 40
     env.close()
+
+
+def test_a_chatty_engine_is_stopped_not_waited_on(tmp_path):
+    """`yes` answers every command with endless 'y' lines: the answer is bounded by lines and bytes (the time-out
+    never fired while lines kept arriving, and memory grew from 90 to 278 MB in 70 s)."""
+    t = time.monotonic()
+    client = GTPClient(["yes"], timeout=60)
+    with pytest.raises(EngineProtocolError, match="without ending a GTP response"):
+        client.command("name")
+    assert time.monotonic() - t < 10 and not client.alive
+    client.close()
+    # a slow trickle within the line bound still ends at the time-out
+    script = tmp_path / "trickle.py"
+    script.write_text("import sys, time\nfor line in sys.stdin:\n    while True:\n        print('noise', flush=True)\n"
+                      "        time.sleep(0.05)\n")
+    client = GTPClient([sys.executable, str(script)])
+    t = time.monotonic()
+    with pytest.raises(EngineTimeoutError, match="within 1 s"):
+        client.command("name", timeout=1)
+    assert time.monotonic() - t < 5
+    client.close()
+
+
+def test_cli_play_against_a_chatty_engine_is_one_line():
+    r = CliRunner().invoke(cli, ["play", "--black", "gtp:yes", "--white", "random"])
+    assert r.exit_code == 2 and "without ending a GTP response" in r.output and "Traceback" not in r.output

@@ -31,6 +31,11 @@ from vw_envs.go.coords import RESIGN, from_gtp, to_gtp
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 _EOF = object()
+# Bounds on one answer, banners and warnings before it included (KataGo prints a few lines; GNU Go's longest
+# answers, such as showboard on 19x19, are tens of lines): past them the engine is stopped with a typed error.
+MAX_ANSWER_LINES = 10_000
+MAX_ANSWER_BYTES = 1 << 20
+MAX_QUEUED_LINES = 10_000  # lines read ahead of the caller
 
 
 class GTPClient:
@@ -62,7 +67,8 @@ class GTPClient:
             )
         except OSError as e:
             raise EngineNotFoundError(f"cannot start {self.name} ({exe}): {e.strerror}") from None
-        self._lines: queue.Queue = queue.Queue()
+        # bounded: an engine that prints without end blocks on its full pipe instead of filling our memory
+        self._lines: queue.Queue = queue.Queue(maxsize=MAX_QUEUED_LINES)
         self._stderr: deque[str] = deque(maxlen=20)  # the tail, for crash messages
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -113,10 +119,15 @@ class GTPClient:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         body: list[str] = []
         status = None
+        lines = size = 0
         while True:
+            # The whole answer is bounded by time, lines and bytes: an engine that keeps printing (`gtp:yes`) kept
+            # the queue non-empty, so the time-out never fired and memory grew without end.
             left = deadline - time.monotonic()
             try:
-                line = self._lines.get(timeout=max(left, 0.0))
+                if left <= 0:
+                    raise queue.Empty
+                line = self._lines.get(timeout=left)
             except queue.Empty:
                 self.kill()
                 raise EngineTimeoutError(
@@ -124,6 +135,12 @@ class GTPClient:
                     f"{self.timeout if timeout is None else timeout:g} s; it was stopped") from None
             if line is _EOF:
                 raise self._crashed(command)
+            lines, size = lines + 1, size + len(line)
+            if lines > MAX_ANSWER_LINES or size > MAX_ANSWER_BYTES:
+                self.kill()
+                raise EngineProtocolError(
+                    f"{self.name} sent over {MAX_ANSWER_LINES} lines or {MAX_ANSWER_BYTES // 1024} KB in answer to "
+                    f"{command!r} without ending a GTP response; it was stopped")
             line = line.rstrip("\r\n")
             if status is None:
                 if line[:1] in ("=", "?"):
