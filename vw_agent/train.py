@@ -517,6 +517,9 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
         idx = torch.randint(0, len(train_ds), (batch_size,), generator=g)[rank::world]
         loss_t = runner(_batch(train_ds, idx, preset, conds, code_cache))
+        if not torch.isfinite(loss_t):  # before the step and any save: the last checkpoint stays the good one
+            raise VWError(f"{cfg.stage}: the loss is {loss_t.item()} at step {step + 1} (learning rate "
+                          f"{lr_at(step, steps, lr):.3g}); lower --lr, or --resume from {path} with a lower one")
         opt.zero_grad(set_to_none=True)
         loss_t.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -526,6 +529,9 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         loss = loss_t.item()
         done = step + 1
         if lead and (done % cfg.ckpt_every == 0 or done == steps):
+            if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
+                raise VWError(f"{cfg.stage}: the weights are not finite after step {done}; lower --lr, or "
+                              f"--resume from {path} with a lower one")
             save_checkpoint(path, payload(done))
         rate = (done - start) * batch_size * per_item / max(time.time() - t0, 1e-9)
         if lead:

@@ -320,3 +320,19 @@ def test_ldm_on_tokens_refuses_a_tokenizer_of_another_shape(go_dataset, tmp_path
     with pytest.raises(CheckpointError, match="1000 ids on a 4x4 grid, but the LDM of preset 'tiny-tokens' reads "
                                               "125 on 4x4"):
         train_stage(cfg(go_dataset, tmp_path, "ldm", steps=1, preset=tiny_tokens), progress=False)
+
+
+def test_a_non_finite_loss_stops_training_before_it_saves(go_dataset, tmp_path):
+    """A learning rate of 1e30 sends the weights to inf within a few steps: training stops with one line and
+    leaves the last good checkpoint, not a NaN one."""
+    from vw_envs.errors import VWError
+
+    cfg = TrainConfig(stage="tokenizer", data=str(go_dataset), out=str(tmp_path), preset="tiny", steps=4,
+                      ckpt_every=2)
+    train_stage(cfg, progress=False)
+    good = torch.load(checkpoint_path(tmp_path, "tokenizer"), weights_only=False)
+    with pytest.raises(VWError, match="the loss is (nan|inf)"):
+        train_stage(replace(cfg, steps=40, lr=1e30, resume=True), progress=False)
+    kept = torch.load(checkpoint_path(tmp_path, "tokenizer"), weights_only=False)
+    assert all(torch.isfinite(v).all() for v in kept["model"].values() if v.is_floating_point())
+    assert kept["step"] >= good["step"]
