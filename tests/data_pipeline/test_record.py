@@ -68,13 +68,20 @@ def test_sgf_import_renders_games_and_skips_unreadable_ones(tmp_path):
     (games / "sub" / "garbage.sgf").write_text("this is not SGF")
     (games / "sub" / "big.sgf").write_text("(;GM[1]SZ[19];B[dd])")
     (games / "sub" / "japanese.sgf").write_text("(;GM[1]SZ[9]KM[6.5]RU[Japanese];B[ee];W[cc];B[gg])")
+    # each of these stopped a whole import before (a traceback naming no file), or said only "bad property ()"
+    (games / "sub" / "both.sgf").write_text("(;GM[1]SZ[9]AB[ee]AW[ee];B[cc])")
+    (games / "sub" / "offboard.sgf").write_text("(;GM[1]SZ[9];B[cc];W[zz])")
+    (games / "sub" / "nan.sgf").write_text("(;GM[1]SZ[9]KM[nan];B[cc])")
     out = tmp_path / "ds"
     s = record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(out), from_sgf=str(games), frame_size=64),
                progress=False)
-    assert (s.recorded, s.skipped) == (4, 3)
+    assert (s.recorded, s.skipped) == (4, 6)
     meta = read_meta(out)
-    assert meta["skipped"] == 3 and meta["episodes"] == 4 and meta["complete"]
+    assert meta["skipped"] == 6 and meta["episodes"] == 4 and meta["complete"]
     messages = [m for sh in meta["shards"] for _k, m in sh["skipped"]]
+    assert any("both.sgf" in m and "a black and a white stone on E5" in m for m in messages)
+    assert any("offboard.sgf" in m and "node 2: bad W property" in m for m in messages)
+    assert any("nan.sgf" in m for m in messages)
     assert any("broken.sgf" in m and "move 2" in m for m in messages)
     assert any("garbage.sgf" in m for m in messages) and any("19x19" in m for m in messages)
     reader = DatasetReader(out)

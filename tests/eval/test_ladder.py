@@ -161,3 +161,17 @@ def test_first_sample_illegal_is_counted_per_game_for_a_reused_player():
             assert rec["first_sample_illegal"]["white"] == 0  # random has no counter
     finally:
         ladder._W.clear()
+
+
+def test_knowledge_positions_skip_a_bad_file_and_name_it(tmp_path):
+    from vw_agent.eval.knowledge import load_positions
+
+    games = tmp_path / "games"
+    games.mkdir()
+    (games / "good.sgfs").write_text(Path(SGFS).read_text())
+    (games / "both.sgf").write_text("(;GM[1]SZ[9]AB[ee]AW[ee];B[cc])")
+    (games / "garbage.sgf").write_text("not SGF")
+    skipped: list[str] = []
+    positions, n_games = load_positions([str(games)], 9, skipped=skipped)
+    assert n_games == 3 and len(positions) > 100  # the 3 good games
+    assert len(skipped) == 2 and any("both.sgf" in m and "E5" in m for m in skipped)

@@ -76,8 +76,10 @@ def _sgf_texts(source: str) -> list[tuple[str, str]]:
 
 
 def load_positions(sources: list[str], board_size: int, *, max_positions: int | None = None,
-                   seed: int = 0) -> tuple[list[Position], int]:
+                   seed: int = 0, skipped: list[str] | None = None) -> tuple[list[Position], int]:
     """Positions of held-out games of ``board_size`` (others are skipped), sampled down to ``max_positions``.
+
+    A game that cannot be read or set up is skipped, not fatal: its one-line reason is appended to ``skipped``.
 
     Returns:
         (positions sorted by game and move, number of games they come from).
@@ -88,11 +90,16 @@ def load_positions(sources: list[str], board_size: int, *, max_positions: int | 
     positions: list[Position] = []
     n_games = 0
     for name, text in (t for s in sources for t in _sgf_texts(s)):
-        g = read_sgf(text, name=name)
-        if g.board_size != board_size or not g.moves:
+        try:
+            g = read_sgf(text, name=name)
+            if g.board_size != board_size or not g.moves:
+                continue
+            game = GoGame(g.board_size, g.komi)
+            game.setup(g.setup_black, g.setup_white, to_play=g.first_to_play)
+        except (VWError, ValueError) as e:  # one bad file must not end the evaluation of a folder
+            if skipped is not None:
+                skipped.append(str(e) if name in str(e) else f"{name}: {e}")
             continue
-        game = GoGame(g.board_size, g.komi)
-        game.setup(g.setup_black, g.setup_white, to_play=g.first_to_play)
         setup = (tuple(g.setup_black), tuple(g.setup_white))
         hist: list[tuple[str, int]] = []
         for k, (c, m) in enumerate(g.moves):

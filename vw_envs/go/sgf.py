@@ -8,6 +8,7 @@ game, one frame per move, exactly as the env renders it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ import numpy as np
 from sgfmill import sgf
 
 from vw_envs.errors import IllegalMoveError, SGFError
-from vw_envs.go.coords import from_sgf_point, symmetric_action, to_sgf_point
+from vw_envs.go.coords import from_sgf_point, symmetric_action, to_gtp, to_sgf_point
 from vw_envs.go.rules import BLACK, COLOR_NAMES, WHITE, GoGame
 
 RULES_NAME = "Tromp-Taylor"  # area scoring, positional superko, no suicide
@@ -111,16 +112,26 @@ def read_sgf(text: str | bytes, *, name: str = "SGF") -> SGFGame:
     try:
         komi = float(game.get_komi())
         setup_b, setup_w, _empty = root.get_setup_stones()
-        moves: list[tuple[str, int]] = []
-        for node in game.get_main_sequence()[1:]:
-            colour, point = node.get_move()
-            if colour is None:
-                if node.has_setup_stones():
-                    raise SGFError(f"{name}: setup stones after the first move are not supported")
-                continue
-            moves.append((COLOR_NAMES[BLACK] if colour == "b" else COLOR_NAMES[WHITE], from_sgf_point(point, n)))
     except ValueError as e:
-        raise SGFError(f"{name}: bad property ({e})") from None
+        raise SGFError(f"{name}: bad root property ({e})") from None
+    if not math.isfinite(komi):
+        raise SGFError(f"{name}: komi {komi} is not a finite number")
+    if setup_b & setup_w:  # one point, both colours: the game cannot be set up (and one such file stopped a batch)
+        p = to_gtp(from_sgf_point(min(setup_b & setup_w), n), n)
+        raise SGFError(f"{name}: setup puts a black and a white stone on {p}")
+    moves: list[tuple[str, int]] = []
+    for k, node in enumerate(game.get_main_sequence()[1:], 1):
+        try:
+            colour, point = node.get_move()
+        except ValueError as e:  # an off-board or malformed B/W value
+            prop = "B" if node.has_property("B") else "W"
+            why = str(e) or "off the board or malformed"
+            raise SGFError(f"{name}: node {k}: bad {prop} property ({why})") from None
+        if colour is None:
+            if node.has_setup_stones():
+                raise SGFError(f"{name}: setup stones after the first move are not supported")
+            continue
+        moves.append((COLOR_NAMES[BLACK] if colour == "b" else COLOR_NAMES[WHITE], from_sgf_point(point, n)))
     pl = root.get("PL") if root.has_property("PL") else None
     first = moves[0][0] if moves else ("white" if pl == "w" else "black")
     return SGFGame(
