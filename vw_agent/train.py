@@ -105,8 +105,10 @@ def load_checkpoint(path: Path, *, stage: str, env_id: str | None = None, frame_
         ck = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
-    if ck.get("stage") != stage:
-        raise CheckpointError(f"{path}: a {ck.get('stage')!r} checkpoint, expected {stage!r}")
+    if not isinstance(ck, dict) or ck.get("stage") != stage:
+        got = ck.get("stage") if isinstance(ck, dict) else type(ck).__name__
+        raise CheckpointError(f"{path}: a {got!r} checkpoint, expected {stage!r}")
+    verify_weights(path, ck)
     if env_id is not None and ck.get("env_id") != env_id:
         raise CheckpointError(f"{path}: trained on {ck.get('env_id')}, but the data is {env_id}")
     if frame_size is not None and ck.get("frame_size") != frame_size:
@@ -161,11 +163,32 @@ def _dataset(cfg: TrainConfig, preset: Preset, split: str, tokens: str | None = 
 
 
 def weights_digest(model: torch.nn.Module) -> str:
+    return state_digest(model.state_dict())
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (32 hex digits) of a state dict's names and bytes: the caches' names, and each checkpoint's checksum
+    (``torch.load`` checks no CRC: a few changed bytes loaded as other, even non-finite, weights)."""
     digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
+    for name, tensor in sorted(state.items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:32]
+
+
+def verify_weights(path: Path, ck: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose weights do not match its checksum (checkpoints from before checksums have none:
+    then only the next check applies) or hold non-finite values."""
+    state = ck.get("model")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: no weights in this checkpoint")
+    stored = ck.get("weights_digest")
+    if stored is not None and state_digest(state) != stored:
+        raise CheckpointError(f"{path}: the weights do not match the checkpoint's checksum: the file is corrupt; "
+                              "retrain the stage or restore the file")
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: non-finite values in {name}; retrain the stage or restore the file")
 
 
 def _cache_name(prefix: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -494,7 +517,9 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
             model.train_steps.fill_(start)  # the adversarial warm-up counts on from the checkpoint
 
     def payload(step: int) -> dict[str, Any]:
-        return {"stage": cfg.stage, "preset": cfg.preset, "step": step, "model": model.state_dict(),
+        state = model.state_dict()
+        return {"stage": cfg.stage, "preset": cfg.preset, "step": step, "model": state,
+                "weights_digest": state_digest(state),
                 "optim": opt.state_dict(), "train_config": asdict(cfg), "env_id": env_id,
                 "frame_size": frame_size, "model_config": asdict(model_config(cfg.stage, preset)),
                 "data": provenance}

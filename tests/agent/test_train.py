@@ -336,3 +336,24 @@ def test_a_non_finite_loss_stops_training_before_it_saves(go_dataset, tmp_path):
     kept = torch.load(checkpoint_path(tmp_path, "tokenizer"), weights_only=False)
     assert all(torch.isfinite(v).all() for v in kept["model"].values() if v.is_floating_point())
     assert kept["step"] >= good["step"]
+
+
+def test_corrupt_or_non_finite_weights_are_refused(go_dataset, tmp_path):
+    """torch.load checks no CRC: changed bytes load as other weights. A checkpoint carries a checksum of its
+    weights, verified on load; non-finite weights are refused even in a checkpoint from before checksums."""
+    cfg = TrainConfig(stage="tokenizer", data=str(go_dataset), out=str(tmp_path), preset="tiny", steps=2)
+    train_stage(cfg, progress=False)
+    path = checkpoint_path(tmp_path, "tokenizer")
+    ck = torch.load(path, weights_only=False)
+    assert len(ck["weights_digest"]) == 32
+    load_checkpoint(path, stage="tokenizer")  # intact: loads
+    name = next(k for k, v in ck["model"].items() if v.is_floating_point())
+    ck["model"][name].view(-1)[0] += 1.0  # one weight changed, as a flipped byte would
+    torch.save(ck, path)
+    with pytest.raises(CheckpointError, match="do not match the checkpoint's checksum"):
+        load_checkpoint(path, stage="tokenizer")
+    del ck["weights_digest"]  # as checkpoints saved before checksums
+    ck["model"][name].view(-1)[0] = float("nan")
+    torch.save(ck, path)
+    with pytest.raises(CheckpointError, match=f"non-finite values in {name}"):
+        load_checkpoint(path, stage="tokenizer")
