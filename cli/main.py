@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
+from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id, check_task
 from vw_envs.errors import VWError
 
 
@@ -57,7 +57,7 @@ def players() -> None:
 @click.option("--black", default="random", show_default=True, help="Go: player spec for Black.")
 @click.option("--white", default="random", show_default=True, help="Go: player spec for White.")
 @click.option("--policy", default="expert", show_default=True, help="Tabletop: policy spec.")
-@click.option("--task", default=None, help="Tabletop MultiTask: the task to do.")
+@click.option("--task", default=None, callback=check_task, help="Tabletop MultiTask: the task to do.")
 @click.option("--render", type=click.Choice(["none", "human"]), default="none", show_default=True,
               help="human: show the game in a window.")
 @click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: save the game as SGF.")

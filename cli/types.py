@@ -44,3 +44,12 @@ def env_id_option(value: str) -> str:
 def check_env_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A click callback: :func:`env_id_option` on the option's value (None passes)."""
     return None if value is None else env_id_option(value)
+
+
+def check_task(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: a tabletop task name (None passes), checked before any simulator starts."""
+    from vw_envs.tabletop.tasks import TASK_NAMES  # the task table only: no simulator
+
+    if value is not None and value not in TASK_NAMES:
+        raise click.BadParameter(f"unknown task {value!r}; valid tasks: {', '.join(TASK_NAMES)}")
+    return value

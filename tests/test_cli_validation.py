@@ -14,6 +14,7 @@ CASES = [
     ("play --frame-size 7", "Invalid value for '--frame-size'"),
     ("play --env Nope-v0", "unknown env 'Nope-v0'"),
     ("play --seed -1", "Invalid value for '--seed'"),
+    ("play --env VideoTabletop-MultiTask-v0 --task nope", "unknown task 'nope'"),
     ("play --komi nan --sgf {tmp}/g.sgf", "'nan' is not a finite number"),
     ("play --komi inf --sgf {tmp}/g.sgf", "'inf' is not a finite number"),
     ("train tokenizer --data {tmp} --out {tmp}/run --lr nan", "'nan' is not a finite number"),
