@@ -96,7 +96,7 @@ class VideoWorldAgent:
                  config: AgentConfig | None = None, ldm: LatentDynamicsModel | None = None):
         self.tokenizer, self.gpt, self.idm, self.ldm = tokenizer, gpt, idm, ldm
         self.config = config or AgentConfig()
-        self.by_ldm = (self.config.imagine or gpt.config.next_frame) == "ldm"  # the LDM renders frame t+1
+        self.by_ldm = _imagines_by_ldm(self.config, gpt)  # the LDM renders frame t+1
         if self.by_ldm and ldm is None:
             raise CheckpointError("imagined frames decoded by the LDM need the run's LDM (imagine='ldm')")
         self.info = info  # env_id, frame_size, preset, data provenance (from the checkpoints)
@@ -122,8 +122,7 @@ class VideoWorldAgent:
         gpt = load_frozen(run, "transformer", env_id, size, preset)
         idm = load_frozen(run, "idm", env_id, size, preset)
         # the LDM's decoder renders the imagined frame from the sampled codes (GPTConfig.next_frame)
-        by_ldm = ((config.imagine if config else None) or gpt.config.next_frame) == "ldm"
-        ldm = load_frozen(run, "ldm", env_id, size, preset) if by_ldm else None
+        ldm = load_frozen(run, "ldm", env_id, size, preset) if _imagines_by_ldm(config, gpt) else None
         info = {"run": str(run), "env_id": env_id, "frame_size": size, "preset": preset, "data": head.get("data")}
         return cls(tok, gpt, idm, info, config, ldm=ldm)
 
@@ -202,7 +201,7 @@ class VideoWorldAgent:
 
         ``legal_mask`` (bool, N*N+1) is used only to judge draws, never to steer the imagination: with ``vote``
         > 1 the legal reading that most of the first ``vote`` draws agree on is played (ties: the earliest
-        draw), and a pass only when more than half of them show no change; when none of them is legal,
+        draw), and a pass only when more than ``pass_share`` of them show no change; when none of them is legal,
         ``resample`` draws more, up to ``draws`` in all.
         """
         cond = 0 if to_play == "black" else 1
@@ -228,14 +227,7 @@ class VideoWorldAgent:
                         chosen = int(legal.nonzero()[0])
                         move = int(reads[chosen])
                 elif legal.any():  # a vote among the legal readings of the first k draws
-                    # A pass (an imagined frame that shows no change) needs over pass_share of all k draws: on boards
-                    # unlike the training games' (a random opponent's) a greedy or narrow vote otherwise passed from
-                    # move 3 on and lost to random (the vote is then among the other legal readings).
-                    passing = reads == len(mask) - 1
-                    if k > 1 and passing.float().mean() <= self.config.pass_share and bool((legal & ~passing).any()):
-                        legal = legal & ~passing
-                    votes = torch.bincount(reads[legal], minlength=len(mask))[reads].masked_fill(~legal, -1)
-                    chosen = int(votes.argmax())  # the first of the most common: argmax returns the first maximum
+                    chosen = vote(reads, mask, self.config.pass_share)
                     move = int(reads[chosen])
                 if not legal.any() and self.config.resample and self.config.draws > 1:
                     self.fallbacks += 1
@@ -255,14 +247,31 @@ class VideoWorldAgent:
         return _TorchThreads(self.config.threads)
 
 
+def vote(reads: torch.Tensor, legal_mask: torch.Tensor, pass_share: float) -> int:
+    """The draw to play among moves ``reads`` (b,) read off b imaginations: the earliest of the legal readings most
+    draws agree on. A pass (the last action: an imagined frame that shows no change) counts only when more than
+    ``pass_share`` of all b draws show one, or no other reading is legal: on boards unlike the training games' (a
+    random opponent's) narrow votes passed early and lost. At least one reading must be legal."""
+    legal = legal_mask[reads]
+    passing = reads == len(legal_mask) - 1
+    if passing.float().mean() <= pass_share and bool((legal & ~passing).any()):
+        legal = legal & ~passing
+    votes = torch.bincount(reads[legal], minlength=len(legal_mask))[reads].masked_fill(~legal, -1)
+    return int(votes.argmax())  # torch.argmax returns the first maximum: the earliest draw of the most common
+
+
+def _imagines_by_ldm(config: AgentConfig | None, gpt: GPT) -> bool:
+    """Whether the LDM's decoder renders the imagined frame: the config's choice, else the run's own."""
+    return ((config.imagine if config else None) or gpt.config.next_frame) == "ldm"
+
+
 def run_defaults(run: str | Path) -> AgentConfig:
     """How a player spec that names no sampling options acts with run ``run``.
 
     A run whose imagined frame is the LDM's decoding of the code (GPTConfig.next_frame == "ldm", preset go9-move):
-    8 draws at temperature 1, a vote among them, and a pass only if all 8 show no change. Measured on go9-move
-    (docs/agent-go.md): greedy codes scored best on held-out KataGo positions but passed from move 3 on against
-    random and lost 6 of 6; a vote whose passes needed only a majority lost 4 of 6; this one won 4 of 6. Other runs:
-    one draw at temperature 1, as they were measured.
+    8 draws at temperature 1, a vote among them, and a pass only if all 8 show no change (greedy codes passed
+    early and lost to random; docs/agent-go.md has the measurements). Other runs: one draw at temperature 1, as
+    they were measured.
     """
     path = checkpoint_path(Path(run), "transformer")
     if path.exists() and load_checkpoint(path, stage="transformer")["model_config"].get("next_frame") == "ldm":

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.agent.conftest import train_tiny_run
-from vw_agent.agent import AgentConfig, VideoWorldAgent
+from vw_agent.agent import AgentConfig, VideoWorldAgent, vote
 from vw_agent.idm import IDMConfig, InverseDynamics
 from vw_agent.ldm import LatentDynamicsModel, LDMConfig
 from vw_agent.presets import get_preset
@@ -67,10 +67,23 @@ def test_vote_plays_the_most_common_legal_reading(move_run):
         agent.reseed(seed)
         move = agent.act(frame, "white", mask)
         legal = [r for r in reads if mask[r]]
+        if reads.count(81) <= 0.5 * len(reads) and any(r != 81 for r in legal):  # pass_share 0.5: no pass
+            legal = [r for r in legal if r != 81]
         if legal:
             best = max(legal.count(r) for r in legal)
             assert move == next(r for r in legal if legal.count(r) == best)  # the earliest of the most common
         assert agent.first_sample_illegal == int(not mask[reads[0]])  # judged on the first draw alone
+
+
+def test_vote_counts_legal_readings_and_passes_need_pass_share():
+    mask = torch.ones(82, dtype=torch.bool)
+    mask[[3, 4]] = False  # two occupied points
+    assert vote(torch.tensor([3, 7, 9, 9, 7, 4]), mask, 0.5) == 1  # 7 and 9 tie at 2: the earliest, draw 1
+    assert vote(torch.tensor([9, 81, 81, 81, 5, 5]), mask, 0.5) == 4  # 3 of 6 passes: not more than half
+    assert vote(torch.tensor([9, 81, 81, 81, 81, 5]), mask, 0.5) == 1  # 4 of 6: the pass wins
+    assert vote(torch.tensor([9, 81, 81, 81, 81, 5]), mask, 0.99) == 0  # unanimity needed: 9 and 5 tie, 9 first
+    assert vote(torch.tensor([3, 81, 81, 4]), mask, 0.99) == 1  # no other legal reading: the pass
+    assert vote(torch.tensor([81]), mask, 0.99) == 0  # one draw that passes
 
 
 def test_plays_a_game(move_run):
