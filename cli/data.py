@@ -14,17 +14,14 @@ def data() -> None:
 
 @data.command()
 @click.argument("root", type=click.Path(file_okay=False))
-@click.option("--check", is_flag=True, help="Also open every shard (finds corrupt or truncated files).")
+@click.option("--check", is_flag=True, help="Also read every episode of every shard and check its content hash "
+              "(finds corrupt or truncated files).")
 def info(root: str, check: bool) -> None:
     """Episodes, frames, bytes, splits, duplicates and sources of a dataset."""
-    from pathlib import Path
-
-    from vw_agent.data.format import read_meta, read_shard_info
+    from vw_agent.data.format import check_dataset, read_meta
 
     meta = read_meta(root)
-    if check:
-        for sh in meta.get("shards", []):
-            read_shard_info(Path(root) / sh["file"], frame_size=meta["frame_size"])
+    checked = check_dataset(root) if check else None
     fs = meta["frame_size"]
     frames, size = meta.get("frames", 0), meta.get("bytes", 0)
     raw = frames * fs * fs * 3
@@ -53,6 +50,9 @@ def info(root: str, check: bool) -> None:
         for ep_id, message in sh.get("skipped", [])[:3]:
             click.echo(f"             attempt {ep_id}: {message}")
     click.echo("sources      " + "\n             ".join(meta.get("sources", [])))
+    if checked is not None:
+        click.echo(f"check        every episode read: {checked['episodes'] - checked['unhashed']} match their content "
+                   f"hash, {checked['unhashed']} recorded without one, in {checked['shards']} shards")
 
 
 @data.command()

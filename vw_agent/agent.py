@@ -42,10 +42,18 @@ import torch
 from vw_agent.idm import InverseDynamics
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.tokenizer import FrameTokenizer, to_uint8
-from vw_agent.train import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen, state_digest
+from vw_agent.train import (
+    STAGES,
+    CheckpointError,
+    checkpoint_path,
+    load_checkpoint,
+    load_frozen,
+    save_checkpoint,
+    state_digest,
+)
 from vw_agent.transformer import CODE, COND, FRAME, GPT
 from vw_envs.errors import SpecError
-from vw_envs.fileio import atomic_path, write_text_atomic
+from vw_envs.fileio import write_text_atomic
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videoworld`` spec loads
@@ -371,8 +379,7 @@ def export_run(run: str | Path, dest: str | Path) -> Path:
         ck = load_checkpoint(checkpoint_path(run, stage), stage=stage)
         ck.pop("optim", None)
         ck["weights_digest"] = state_digest(ck["model"])  # verified on load (a checkpoint from before had none)
-        with atomic_path(checkpoint_path(stage_dir, stage)) as tmp:
-            torch.save(ck, tmp)
+        save_checkpoint(checkpoint_path(stage_dir, stage), ck)
         metrics_file = run / f"{stage}-metrics.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
         if metrics is not None:

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -43,7 +44,7 @@ from vw_agent.presets import Preset, get_preset
 from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig, fit_frames, to_uint8
 from vw_agent.transformer import CODE, FRAME, GPT, GPTConfig
 from vw_envs.errors import VWError
-from vw_envs.fileio import atomic_path, write_text_atomic
+from vw_envs.fileio import write_bytes_atomic, write_text_atomic
 from vw_envs.go.render import frame_to_board
 
 STAGES = ("tokenizer", "ldm", "transformer", "idm")
@@ -92,8 +93,11 @@ def checkpoint_path(out: str | Path, stage: str) -> Path:
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    """``torch.save`` into memory, then one atomic write: on a full disk that write fails as a one-line
+    DiskFullError, where ``torch.save`` to a file fails with a C++ ``RuntimeError``."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: Path, *, stage: str, env_id: str | None = None, frame_size: int | None = None

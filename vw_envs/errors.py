@@ -48,3 +48,8 @@ class IllegalMoveError(VWError, ValueError):
 class DatasetError(VWError, ValueError):
     """A recorded dataset that cannot be read or extended: missing meta.json, a corrupt or truncated
     shard, a frame-size mismatch. The message names the file."""
+
+
+class DiskFullError(VWError, OSError):
+    """No space left on the device (or quota) while writing a file; the message names the file. What was
+    written before stays whole (atomic writes), so the command can be rerun, with ``--resume`` where it has one."""

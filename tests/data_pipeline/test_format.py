@@ -127,3 +127,38 @@ def test_open_dataset_handles_are_bounded(sgf_dataset, monkeypatch):
     assert all(np.array_equal(a[1:3], b) for a, b in zip(first, reversed(again), strict=True))
     assert len(reader._datasets) == 2
     reader.close()
+
+
+def test_silently_changed_frames_fail_their_content_hash(sgf_dataset, tmp_path):
+    """A change the file format itself does not notice (valid HDF5, valid gzip, other pixels) is caught by the
+    episode's content hash on whole-episode reads and by `data info --check`, never on windowed reads."""
+    import h5py
+
+    ds = tmp_path / "ds"
+    shutil.copytree(sgf_dataset, ds)
+    clean = vw_agent("data", "info", str(ds), "--check")
+    assert clean.returncode == 0 and "3 match their content hash, 0 recorded without one, in 2 shards" in clean.stdout
+    with h5py.File(ds / "shard_00000.h5", "r+") as f:
+        f["data/ep_0/frames"][1, 10, 10] = 255 - f["data/ep_0/frames"][1, 10, 10]  # one pixel flipped
+    reader = DatasetReader(ds)
+    assert reader.frames(0, 0, 3).shape[0] == 3  # windowed: not checked
+    reader.verify(1)  # the other episodes still match
+    for read in (lambda: reader.frames(0), lambda: reader.episode(0), lambda: reader.verify(0)):
+        with pytest.raises(DatasetError, match="shard_00000.h5: episode 0 does not match its content hash"):
+            read()
+    _one_line_exit_2(vw_agent("data", "info", str(ds), "--check"), "shard_00000.h5", "episode 0 does not match")
+    _one_line_exit_2(vw_agent("data", "export", str(ds), "--episode", "0", "--gif", str(tmp_path / "x.gif")),
+                     "episode 0 does not match")
+    assert not (tmp_path / "x.gif").exists()
+
+
+def test_random_bytes_inside_a_shard_fail_the_check(sgf_dataset, tmp_path):
+    """20 KB of random bytes in the middle of a shard: `data info --check` reads every episode and says so."""
+    ds = tmp_path / "ds"
+    shutil.copytree(sgf_dataset, ds)
+    shard = ds / "shard_00000.h5"
+    raw = bytearray(shard.read_bytes())
+    mid = len(raw) // 2
+    raw[mid:mid + 20_000] = np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+    shard.write_bytes(bytes(raw))
+    _one_line_exit_2(vw_agent("data", "info", str(ds), "--check"), "shard_00000.h5")

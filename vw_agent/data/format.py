@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -43,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from vw_envs.errors import DatasetError
-from vw_envs.fileio import atomic_path, write_text_atomic
+from vw_envs.fileio import atomic_path, write_bytes_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
 META_NAME = "meta.json"
@@ -193,10 +194,12 @@ class ShardInfo:
 
 
 class ShardWriter:
-    """Writes one shard into a temporary file beside it; :meth:`close` renames it into place.
+    """Builds one shard in memory; :meth:`close` writes it beside its place and renames it in (atomically).
 
-    Episodes go to disk as they arrive (memory holds one episode), yet a reader, or a recorder killed
-    at any moment, only ever sees whole shards: the temporary name never matches ``shard_*.h5``.
+    Memory holds one shard's compressed episodes (a few MB at the default shard size). A reader, or a recorder
+    killed at any moment, only ever sees whole shards. The HDF5 image is written by Python, not by HDF5: on a
+    full disk HDF5's own writes fail inside its cache flushes, are reported as ignored exceptions, and end in a
+    segfault; one Python write fails cleanly (:class:`~vw_envs.errors.DiskFullError`) and leaves no temporary file.
     """
 
     def __init__(self, root: str | os.PathLike, shard: int, attempts: list[int], header: dict[str, Any]):
@@ -204,9 +207,9 @@ class ShardWriter:
 
         self.info = ShardInfo(shard=shard, file=shard_name(shard), attempts=list(attempts))
         self.frame_size = int(header["frame_size"])
-        self._stack = contextlib.ExitStack()
-        self._tmp = self._stack.enter_context(atomic_path(Path(root) / self.info.file))
-        self._f = h5py.File(self._tmp, "w")
+        self._path = Path(root) / self.info.file
+        self._buffer = io.BytesIO()
+        self._f = h5py.File(self._buffer, "w")
         for k, v in header.items():
             self._f.attrs[k] = _attr_value(v)
         self._data = self._f.create_group("data")
@@ -238,18 +241,18 @@ class ShardWriter:
         self.info.dropped.append([ep_id, duplicate_of])
 
     def close(self) -> ShardInfo:
-        """Write the shard's own index, close, and rename into place."""
+        """Write the shard's own index, close, and write the file into place."""
         self._f.attrs["index"] = json.dumps(self.info.to_json())
         self._f.close()
-        size = os.path.getsize(self._tmp)
-        self._stack.close()  # the rename
-        self.info.bytes = size
+        write_bytes_atomic(self._path, self._buffer.getbuffer())
+        self.info.bytes = self._buffer.getbuffer().nbytes
+        self._buffer = io.BytesIO()
         return self.info
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self._f.close()
-        self._stack.__exit__(DatasetError, DatasetError("aborted"), None)  # deletes the temporary file
+        self._buffer = io.BytesIO()  # nothing was written to disk
 
 
 # ----------------------------------------------------------------------------- meta.json
@@ -447,10 +450,19 @@ class DatasetReader:
             raise DatasetError(f"{path}: corrupt or truncated shard, episode {ref.id} ({_short(e)})") from None
 
     def frames(self, ep_id: int, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Frames [start, stop) of an episode, (T, H, W, 3) uint8. Reads nothing but frames."""
+        """Frames [start, stop) of an episode, (T, H, W, 3) uint8.
+
+        A whole-episode read (``start=0``, no ``stop``) is checked against the episode's content hash (which
+        covers frames and actions, so the actions are read for the check alone, ~1 ms an episode); windowed reads
+        are not.
+        """
         ref = self.ref(ep_id)
         with self._reading(ref, dataset="frames") as d:
-            return d[start:stop]
+            frames = d[start:stop]
+        if start == 0 and stop is None:
+            with self._reading(ref, dataset="actions") as d:
+                self._verify(ref, frames, d[()])
+        return frames
 
     def actions(self, ep_id: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Actions [start, stop) of an episode (the labelled path only)."""
@@ -480,13 +492,56 @@ class DatasetReader:
             if "state" in g:
                 g["state"].visititems(lambda k, v: state.__setitem__(k, v[()]) if hasattr(v, "shape") else None)
             frames, actions, rewards, dones = (g[k][()] for k in ("frames", "actions", "rewards", "dones"))
-        return Episode(frames, actions, rewards, dones, self.attrs(ep_id), state or None)
+        attrs = self.attrs(ep_id)
+        self._verify(ref, frames, actions, attrs)
+        return Episode(frames, actions, rewards, dones, attrs, state or None)
+
+    def verify(self, ep_id: int) -> None:
+        """Read the whole episode and check it against its content hash; DatasetError if it does not match."""
+        self.episode(ep_id)
+
+    def _verify(self, ref: EpisodeRef, frames: np.ndarray, actions: np.ndarray,
+                attrs: dict[str, Any] | None = None) -> None:
+        """DatasetError unless frames and actions hash to the ``content_hash`` stored when the episode was
+        recorded (an episode without one, from before hashes were stored, is not checked)."""
+        stored = (attrs if attrs is not None else self.attrs(ref.id)).get("content_hash")
+        if stored is None:
+            return
+        found = content_hash(Episode(frames, actions, np.zeros(len(actions), np.float32), np.zeros(len(actions), bool)))
+        if found != stored:
+            raise DatasetError(f"{self.root / ref.file}: episode {ref.id} does not match its content hash (stored "
+                               f"{stored}, read {found}): the shard is corrupt; delete it and re-record it with "
+                               "`vw-agent record --resume`")
 
     def close(self) -> None:
         for f in self._handles.values():
             with contextlib.suppress(Exception):
                 f.close()
         self._handles, self._datasets = {}, OrderedDict()
+
+
+def check_dataset(root: str | os.PathLike) -> dict[str, int]:
+    """Open every shard of a dataset and read every episode whole, checking each against its content hash.
+
+    Returns:
+        counts: ``shards``, ``episodes`` (all read and checked) and ``unhashed`` (episodes recorded before
+        content hashes were stored: read, not checked).
+
+    Raises:
+        DatasetError: the first unreadable shard or episode, or the first episode whose hash does not match.
+    """
+    meta = read_meta(root)
+    for sh in meta.get("shards", []):
+        read_shard_info(Path(root) / sh["file"], frame_size=meta["frame_size"])
+    reader = DatasetReader(root)
+    unhashed = 0
+    try:
+        for ref in reader.episodes:
+            unhashed += "content_hash" not in reader.attrs(ref.id)
+            reader.verify(ref.id)
+    finally:
+        reader.close()
+    return {"shards": len(meta.get("shards", [])), "episodes": len(reader.episodes), "unhashed": unhashed}
 
 
 # ----------------------------------------------------------------------------- token cache
