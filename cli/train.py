@@ -9,7 +9,7 @@ import click
 
 from vw_cli.types import FiniteFloat
 
-STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.train.STAGES, here to keep torch out of --help
+STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.checkpoint.STAGES, here to keep torch out of --help
 
 
 @click.command()

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from vw_agent.checkpoint import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen, state_digest
 from vw_agent.idm import InverseDynamics
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.tokenizer import FrameTokenizer, to_uint8
-from vw_agent.train import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen, state_digest
 from vw_agent.transformer import CODE, COND, FRAME, GPT
 from vw_envs.errors import SpecError
 from vw_envs.fileio import atomic_path, write_text_atomic

@@ -13,22 +13,13 @@ import pytest
 import torch
 
 from tests.agent.conftest import KATAGO3, ROOT
+from vw_agent.checkpoint import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen, model_config
 from vw_agent.data.format import DatasetReader, TokenCache
 from vw_agent.data.record import RecordConfig, record
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.presets import get_preset
 from vw_agent.tokenizer import FrameTokenizer
-from vw_agent.train import (
-    STAGES,
-    CheckpointError,
-    TrainConfig,
-    cache_sequences,
-    checkpoint_path,
-    load_checkpoint,
-    load_frozen,
-    model_config,
-    train_stage,
-)
+from vw_agent.train import TrainConfig, cache_sequences, train_stage
 from vw_envs.errors import DatasetError
 
 
