@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vw_agent.baselines import BaselineError
-from vw_agent.baselines.sb3 import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
+from vw_agent.baselines.common import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
 from vw_envs.fileio import write_text_atomic
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 from vw_envs.tabletop.policies import clip_action, static_frame

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,12 +28,11 @@ import gymnasium as gym
 import numpy as np
 
 from vw_agent.baselines import RL_ALGOS, BaselineError
+from vw_agent.baselines.common import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
 from vw_envs.fileio import write_text_atomic
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 from vw_envs.tabletop.policies import clip_action, static_frame
 
-MAX_OBS_SIZE = 84  # larger frames make replay buffers blow the memory budget (issue 7)
-GO_PREFIX, TABLETOP_PREFIX = "VideoGo-", "VideoTabletop-"
 _SETUP_KEYS = ("policy", "n_envs", "frame_stack", "n_timesteps", "env_kwargs", "score_move_cap")
 
 # ----------------------------------------------------------------------------- hyperparameters
@@ -243,14 +241,6 @@ def resolve(cfg: TrainConfig) -> dict[str, Any]:
             "timesteps": int(cfg.timesteps or hp.get("n_timesteps", 100_000))}
 
 
-def peak_rss_mib() -> dict[str, float]:
-    """Peak resident memory in MiB: this process, and its largest exited child (the SubprocVecEnv workers,
-    once closed; a forked child starts at its parent's size, so this is never below the parent at fork)."""
-    kib = 1 / 1024  # Linux reports ru_maxrss in KiB
-    return {"self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib, 1),
-            "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib, 1)}
-
-
 def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: int,
                deadline: float | None = None) -> list[Any]:
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
@@ -367,14 +357,6 @@ def train_model(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
 # ----------------------------------------------------------------------------- acting
 
 
-def read_run(run: str | os.PathLike) -> dict[str, Any]:
-    path = Path(run) / "config.json"
-    if not path.exists():
-        raise BaselineError(f"{run}: not a baseline run folder (no config.json); train one with "
-                            f"vw-agent baseline train")
-    return json.loads(path.read_text())
-
-
 class FramePipeline:
     """The observation a run's network sees: resize to ``obs_size``, then a ``VecFrameStack``-style stack
     (zeros at reset, newest frame in the last channels)."""
@@ -394,15 +376,6 @@ class FramePipeline:
         self.stack = np.roll(self.stack, -c, axis=-1)
         self.stack[..., -c:] = x
         return self.stack.copy()
-
-
-def masked_choice(scores: np.ndarray, mask: np.ndarray, deterministic: bool, rng: np.random.Generator) -> int:
-    """argmax (or a softmax sample) of ``scores`` over the legal actions only."""
-    s = np.where(mask, scores.astype(np.float64), -np.inf)
-    if deterministic:
-        return int(np.argmax(s))
-    p = np.exp(s - s.max())
-    return int(rng.choice(len(p), p=p / p.sum()))
 
 
 class SB3Agent:
@@ -550,7 +523,7 @@ def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None 
 
     meta = read_run(run)
     if meta.get("kind") == "bc":
-        from vw_agent.baselines.bc import BCAgent
+        from vw_agent.baselines.bc import BCAgent  # lazy: imports torch
 
         agent: Any = BCAgent(run)
     else:
