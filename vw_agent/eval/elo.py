@@ -130,10 +130,19 @@ def _tables(names: list[str], games: list[tuple[int, int, float]]) -> tuple[np.n
     return w, c
 
 
+def game_outcome(g: dict[str, Any]) -> float | None:
+    """Black's score in a game record: 1 win, 0 loss, 0.5 draw; None for a void game."""
+    if g.get("result") == "Void":
+        return None
+    if g.get("winner") == "black":
+        return 1.0
+    if g.get("winner") == "white":
+        return 0.0
+    return 0.5
+
+
 def outcomes(records: list[dict[str, Any]]) -> tuple[list[str], list[tuple[int, int, float]]]:
     """(names, [(black index, white index, Black's score)]) from ``games.jsonl`` records (void games dropped)."""
-    from vw_agent.eval.ladder import game_outcome
-
     names: list[str] = []
     index: dict[str, int] = {}
     games = []

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from vw_agent.eval.elo import fit_games
 from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError, VWError
 from vw_envs.fileio import write_text_atomic
@@ -444,8 +445,6 @@ def standings(games: list[dict[str, Any]], top: int = 4) -> str:
     """A short line for the progress bar: the best few players by a quick Elo fit (no bootstrap)."""
     if not games:
         return "no games yet"
-    from vw_agent.eval.elo import fit_games
-
     try:
         fit = fit_games(games, n_boot=0)
     except Exception:  # noqa: BLE001  (the progress line must never stop a run)
@@ -468,17 +467,6 @@ class PairStats:
     @property
     def games(self) -> int:
         return self.wins + self.losses + self.draws
-
-
-def game_outcome(g: dict[str, Any]) -> float | None:
-    """Black's score in a game record: 1 win, 0 loss, 0.5 draw; None for a void game."""
-    if g.get("result") == "Void":
-        return None
-    if g.get("winner") == "black":
-        return 1.0
-    if g.get("winner") == "white":
-        return 0.0
-    return 0.5
 
 
 def unique_games(games: list[dict[str, Any]]) -> int:
