@@ -17,8 +17,8 @@ from tests.conftest import needs_gnugo
 from tests.data_pipeline.conftest import KATAGO3, ROOT, vw_agent
 from vw_agent.data.format import DatasetReader, read_meta
 from vw_agent.data.record import RecordConfig, record
-from vw_envs.go.env import VideoGoEnv
-from vw_envs.go.sgf import iter_sgf_file, read_sgf, replay_frames
+from vw_envs.go.env import VideoGoEnv, replay_frames
+from vw_envs.go.sgf import iter_sgf_file, read_sgf
 
 
 def empty_board(frame_size: int) -> np.ndarray:

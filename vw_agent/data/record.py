@@ -313,7 +313,8 @@ def held_out_games(cfg: RecordConfig) -> tuple[set[int], dict[str, int]]:
 
 def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0,
             held_out: bool = False) -> Episode | HeldOutCopy:
-    from vw_envs.go.sgf import read_sgf, replay_frames, transform_sgf
+    from vw_envs.go.env import replay_frames
+    from vw_envs.go.sgf import read_sgf, transform_sgf
 
     if sym and held_out:
         return HeldOutCopy(of=k - sym)
