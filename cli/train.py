@@ -44,6 +44,7 @@ def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_ev
     """
     import json
 
+    # lazy: imports torch
     from vw_agent.train import TrainConfig, train_stage
 
     for name in STAGES if stage == "all" else (stage,):

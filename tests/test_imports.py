@@ -7,6 +7,7 @@ the top of a file: a cycle cannot be hidden by making one of its imports lazy.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
     return found
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     modules = first_party_modules()
     known = set(modules)
@@ -100,6 +102,30 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def unexplained_lazy_imports(path: Path) -> list[int]:
+    """Lines of first-party imports inside functions that carry no ``# lazy: why`` comment, on the line or on a
+    comment line heading their block of imports."""
+    lines = path.read_text().splitlines()
+    missing = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)):
+                module = child.names[0].name if isinstance(child, ast.Import) else child.module or ""
+                if module.split(".")[0] in PACKAGES:
+                    i = child.lineno - 1
+                    block = lines[i:child.end_lineno]
+                    while i > 0 and lines[i - 1].strip().startswith(("#", "import ", "from ")):
+                        i -= 1
+                        block.append(lines[i])
+                    if not any("# lazy" in line for line in block):
+                        missing.append(child.lineno)
+            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+    visit(ast.parse("\n".join(lines)), False)
+    return missing
+
+
 # --- the checker itself can fail -----------------------------------------------------------------------
 
 
@@ -125,10 +151,14 @@ def test_imported_modules_reads_function_level_and_from_imports(tmp_path):
              "vw_agent.eval.ladder", "pkg.sibling", "pkg.mod"}
     assert imported_modules("pkg.mod", source, known) == {
         "vw_envs", "vw_envs.go.sgf", "vw_envs.go.rules", "vw_agent.eval.elo", "vw_agent.eval.ladder", "pkg.sibling"}
+    assert unexplained_lazy_imports(source) == [5, 6]
+    source.write_text("def f():\n    # lazy: imports torch\n    from vw_agent import agent\n"
+                      "    from vw_agent import train  # lazy: imports torch\n    import json\n")
+    assert unexplained_lazy_imports(source) == []
 
 
 def test_a_cycle_in_the_real_graph_would_be_found():
-    graph = import_graph()
+    graph = dict(import_graph())
     graph["vw_envs.go.rules"] = graph["vw_envs.go.rules"] | {"vw_envs.go.env"}  # env imports rules
     cycle = find_cycle(graph)
     assert cycle is not None and "vw_envs.go.rules" in cycle and "vw_envs.go.env" in cycle
@@ -148,6 +178,14 @@ def test_no_import_cycles():
     cycle = find_cycle(import_graph())
     assert cycle is None, "first-party import cycle: " + " -> ".join(cycle) + (
         " (move what both sides need into a third module, or move the importer's code next to what it imports)")
+
+
+def test_first_party_imports_inside_functions_say_why():
+    """Only a heavy or optional library (torch, pybullet, pygame, SB3, ...) or the fast CLI justifies a lazy import."""
+    missing = [f"{path.relative_to(ROOT)}:{line}" for path in first_party_modules().values()
+               for line in unexplained_lazy_imports(path)]
+    assert not missing, ("move these imports to the top of their file, or say why they must wait with a "
+                         "'# lazy: ...' comment: " + ", ".join(missing))
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))

@@ -14,6 +14,7 @@ from vw_envs.go.render import BoardRenderer, RenderConfig
 from vw_envs.go.rules import BLACK, COLOR_NAMES, WHITE, GoGame, color_of
 from vw_envs.go.sgf import SGFGame, result_string, to_sgf
 from vw_envs.players import GameState, Player, make_player
+from vw_envs.viewer import FrameViewer
 
 AGENT_COLORS = ("black", "white", "random")
 ILLEGAL_ACTIONS = ("lose", "raise")
@@ -161,8 +162,6 @@ class VideoGoEnv(gym.Env[np.ndarray, np.int64]):
     def render(self):
         frame = self._frame if self._frame is not None else self._render_frame()
         if self.render_mode == "human":
-            from vw_envs.viewer import FrameViewer
-
             if self._viewer is None:
                 self._viewer = FrameViewer(f"VideoGo {self.board_size}x{self.board_size}")
             self._viewer.show(frame, self.metadata["render_fps"])
