@@ -139,6 +139,7 @@ def _readable(out: Path) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path):
     out = tmp_path / "killed"
     args = ["record", "--env", "VideoGo-9x9-v0", "--black", "random", "--white", "random", "--episodes", "12",
