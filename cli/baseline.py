@@ -50,6 +50,7 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
     vw-agent baseline train --algo ppo --env VideoTabletop-OpenDrawer-v0 --timesteps 200000 --out runs/ppo-drawer
     vw-agent baseline train --algo bc --data data/go9-gnugo --out runs/bc-go9
     """
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.baselines import BaselineError
 
     if algo not in _ALGOS:
@@ -57,15 +58,18 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
     if algo == "bc":
         if data is None:
             raise BaselineError("--algo bc needs --data DIR (a recorded dataset: vw-agent record)")
+        # lazy: imports torch
         from vw_agent.baselines.bc import BCConfig, train_bc
 
         summary = train_bc(BCConfig(data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr,
                                     obs_size=obs_size, seed=seed, max_minutes=max_minutes, progress=not quiet))
     else:
         if env_id is None:
+            # lazy: command modules import only click, so vw-agent --help stays fast
             import vw_envs
 
             raise BaselineError(f"--algo {algo} needs --env; valid: {', '.join(vw_envs.ENV_IDS)}")
+        # lazy: command modules import only click, so vw-agent --help stays fast
         from vw_agent.baselines.sb3 import TrainConfig
         from vw_agent.baselines.sb3 import train as train_sb3
 
@@ -98,6 +102,7 @@ def eval_(run, episodes, opponent, model, seed, score_move_cap) -> None:
     """Play --episodes deterministic episodes; print and save eval.json (mean ± std, win/success rate)."""
     import torch
 
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.baselines.sb3 import evaluate_run
 
     torch.set_num_threads(1)  # one policy forward per move: extra threads only contend (see TrainConfig)

@@ -18,6 +18,7 @@ def data() -> None:
               "(finds corrupt or truncated files).")
 def info(root: str, check: bool) -> None:
     """Episodes, frames, bytes, splits, duplicates and sources of a dataset."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.data.format import check_dataset, read_meta
 
     meta = read_meta(root)
@@ -66,6 +67,7 @@ def info(root: str, check: bool) -> None:
 def export(root: str, ep_id: int, gif_path: str | None, mp4_path: str | None, sgf_path: str | None,
            fps: float) -> None:
     """Export one episode as GIF, MP4 and/or SGF."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.data.format import DatasetReader
     from vw_envs.errors import DatasetError
     from vw_envs.fileio import atomic_path, write_gif, write_text_atomic

@@ -50,6 +50,7 @@ def _anchor(text: str) -> tuple[str, float]:
 def go(board, players, player_list, games_per_pair, schedule, workers, komi, seed, out, anchor, bootstrap,
        knowledge_src, positions) -> None:
     """Play a ladder of Go games, fit Elo, and write OUT/report.md (resumes an interrupted run)."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.eval.ladder import LadderConfig, run_ladder, split_players
     from vw_agent.eval.report import write_go_report
 
@@ -60,6 +61,7 @@ def go(board, players, player_list, games_per_pair, schedule, workers, komi, see
                        workers=workers, komi=komi, out=out, seed=seed)
     run_ladder(cfg)
     if knowledge_src:
+        # lazy: command modules import only click, so vw-agent --help stays fast
         from vw_agent.eval.knowledge import run_knowledge
 
         run_knowledge(specs, list(knowledge_src), out=out, board_size=board, max_positions=positions)
@@ -79,6 +81,7 @@ def go(board, players, player_list, games_per_pair, schedule, workers, komi, see
 @click.option("--out", default="results/go9", show_default=True, type=click.Path(file_okay=False))
 def knowledge(players, player_list, sources, board, positions, seed, out) -> None:
     """Legal rate, Action-Value and Best-Action accuracy of players on held-out positions."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.eval.knowledge import run_knowledge
     from vw_agent.eval.ladder import split_players
     from vw_agent.eval.report import knowledge_table
@@ -96,6 +99,7 @@ def knowledge(players, player_list, sources, board, positions, seed, out) -> Non
 @click.option("--bootstrap", default=1000, show_default=True, help="Bootstrap replicates.")
 def report(run_dir, anchor, bootstrap) -> None:
     """Rewrite RUN_DIR/report.md and the Elo chart from the games it holds."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.eval.report import write_go_report
 
     spec, rating = _anchor(anchor)
@@ -116,6 +120,7 @@ def report(run_dir, anchor, bootstrap) -> None:
               help="Result folder; rerunning resumes it.")
 def tabletop(policy, tasks, episodes, chains, chain_length, workers, frame_size, seed, out) -> None:
     """Per-task success rates (Wilson intervals, GIFs) and CALVIN-style chains; writes OUT/report.md."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.eval.tabletop import TabletopEvalConfig, run_tabletop_eval
 
     if episodes is None:

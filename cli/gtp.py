@@ -26,6 +26,7 @@ def gtp(spec: str, size: int, komi: float, time_per_move: float | None, seed: in
     import os
 
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # a player importing pygame must not print on stdout
+    # lazy: command modules import only click, so vw-agent --help stays fast
     import vw_envs  # noqa: F401  (registers the player kinds that live in the env package)
     from vw_envs.go.gtp_engine import GTPEngine, serve
     from vw_envs.players import make_player

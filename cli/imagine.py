@@ -46,6 +46,7 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
     import gymnasium as gym
     import numpy as np
 
+    # lazy: imports torch
     import vw_envs  # noqa: F401  (registers the ids)
     from vw_agent.agent import AgentConfig, VideoWorldAgent, shipped_run
     from vw_agent.eval.imagination import legal_transition
@@ -117,6 +118,7 @@ def _imagine_tabletop(run: str, env_id: str, task: str | None, steps: int, tempe
     import gymnasium as gym
     import numpy as np
 
+    # lazy: imports torch
     from vw_agent.agent import AgentConfig
     from vw_agent.agent_tabletop import VideoWorldPolicy
     from vw_envs.tabletop.policies import static_frame
@@ -161,6 +163,7 @@ def _write_upscaled_gif(path: str, frames: list, scale: int) -> None:
     """The frames ``scale`` times larger (nearest neighbour, so tokens and stones stay crisp), 2 frames a second."""
     import numpy as np
 
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_envs.fileio import write_gif
 
     write_gif(path, [np.kron(f, np.ones((scale, scale, 1), dtype=np.uint8)) for f in frames], fps=2.0)

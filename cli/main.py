@@ -10,8 +10,11 @@ import sys
 
 import click
 
+import vw_envs  # noqa: F401  (registers kinds that live in the env package)
 from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id, check_task
 from vw_envs.errors import VWError
+from vw_envs.players import PLAYER_KINDS, kind_status
+from vw_envs.tabletop.rollout import play_episode
 
 
 class _Group(click.Group):
@@ -36,9 +39,6 @@ def cli(debug: bool) -> None:
 @cli.command()
 def players() -> None:
     """List every player spec, what it needs installed, and whether it works here."""
-    import vw_envs  # noqa: F401  (registers kinds that live in the env package)
-    from vw_envs.players import PLAYER_KINDS, kind_status
-
     rows = []
     for kind in sorted(PLAYER_KINDS.values(), key=lambda k: k.name):
         status = kind_status(kind)
@@ -74,12 +74,11 @@ def play(env_id, black, white, policy, task, render, sgf_path, gif_path, load_pa
          last_move_marker, coordinates) -> None:
     """Play one game (Go: --black/--white player specs) or one episode (tabletop: --policy)."""
     if env_id.startswith("VideoTabletop"):
-        from vw_envs.tabletop.rollout import play_episode
-
         summary = play_episode(env_id, policy, seed=seed, render=None if render == "none" else render,
                                gif=gif_path, frame_size=frame_size, task=task)
         click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
         return
+    # lazy: sgfmill and the Go window, ~15 ms that vw-agent --help need not pay
     from vw_cli.play import play_go
 
     play_go(env_id, black, white, render=render, sgf_path=sgf_path, gif_path=gif_path, seed=seed,

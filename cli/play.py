@@ -15,6 +15,9 @@ from vw_envs.errors import SGFError
 from vw_envs.fileio import write_gif, write_text_atomic
 from vw_envs.go.coords import to_gtp
 from vw_envs.go.match import play_game
+from vw_envs.go.render import RenderConfig
+from vw_envs.go.sgf import read_sgf, replay
+from vw_envs.go.window import GoWindow
 from vw_envs.players import make_player, parse_spec
 
 
@@ -80,10 +83,6 @@ def play_go_window(env_id: str, black: str, white: str, *, sgf_path: str | None 
                    seed: int = 0, komi: float = 7.5, frame_size: int = 128, last_move_marker: bool = False,
                    coordinates: bool = False) -> None:
     """Play in the pygame window (``human`` sides click); save the SGF on close, whatever happened."""
-    from vw_envs.go.render import RenderConfig
-    from vw_envs.go.sgf import read_sgf, replay
-    from vw_envs.go.window import GoWindow
-
     n = gym.spec(env_id).kwargs["board_size"]
     game = None
     if load:

@@ -46,6 +46,7 @@ def record(env_id, out, episodes, black, white, opening_moves, from_sgf, symmetr
     vw-agent record --env VideoGo-9x9-v0 --from-sgf games.sgfs --symmetries 8 --out data/go9-sym8
     vw-agent record --env VideoTabletop-MultiTask-v0 --policy expert --tasks all --episodes 200 --out data/tabletop
     """
+    # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.data.record import RecordConfig
     from vw_agent.data.record import record as run_record
 

@@ -9,7 +9,7 @@ import click
 
 from vw_cli.types import FiniteFloat
 
-STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.train.STAGES, here to keep torch out of --help
+STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.checkpoint.STAGES, here to keep torch out of --help
 
 
 @click.command()
@@ -44,6 +44,7 @@ def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_ev
     """
     import json
 
+    # lazy: imports torch
     from vw_agent.train import TrainConfig, train_stage
 
     for name in STAGES if stage == "all" else (stage,):

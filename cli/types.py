@@ -34,6 +34,7 @@ SEED = click.IntRange(min=0)  # numpy seeds are non-negative
 
 def env_id_option(value: str) -> str:
     """An env id that is registered (a one-line error listing them otherwise)."""
+    # lazy: vw_cli.record and vw_cli.data import this module and only click
     import vw_envs
 
     if value not in vw_envs.ENV_IDS:
@@ -48,7 +49,8 @@ def check_env_id(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 def check_task(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A click callback: a tabletop task name (None passes), checked before any simulator starts."""
-    from vw_envs.tabletop.tasks import TASK_NAMES  # the task table only: no simulator
+    # lazy: as above; the task table only, no simulator
+    from vw_envs.tabletop.tasks import TASK_NAMES
 
     if value is not None and value not in TASK_NAMES:
         raise click.BadParameter(f"unknown task {value!r}; valid tasks: {', '.join(TASK_NAMES)}")

@@ -39,10 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vw_agent.idm import InverseDynamics
-from vw_agent.ldm import LatentDynamicsModel
-from vw_agent.tokenizer import FrameTokenizer, to_uint8
-from vw_agent.train import (
+import vw_assets
+from vw_agent.checkpoint import (
     STAGES,
     CheckpointError,
     checkpoint_path,
@@ -51,9 +49,13 @@ from vw_agent.train import (
     save_checkpoint,
     state_digest,
 )
+from vw_agent.idm import InverseDynamics
+from vw_agent.ldm import LatentDynamicsModel
+from vw_agent.tokenizer import FrameTokenizer, to_uint8
 from vw_agent.transformer import CODE, COND, FRAME, GPT
 from vw_envs.errors import SpecError
 from vw_envs.fileio import write_text_atomic
+from vw_envs.go.render import RenderConfig
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videoworld`` spec loads
@@ -61,8 +63,6 @@ SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videow
 
 def shipped_run(name: str = SHIPPED) -> Path:
     """The folder of a checkpoint shipped as package data (``vw_assets/checkpoints/<name>``)."""
-    import vw_assets
-
     return Path(vw_assets.__file__).parent / "checkpoints" / name
 
 
@@ -141,8 +141,6 @@ class VideoWorldAgent:
     @property
     def render_config(self):
         """The Go renderer settings of the training video: the agent must see boards drawn the same way."""
-        from vw_envs.go.render import RenderConfig
-
         render = (self.info.get("data") or {}).get("render") or {}
         return RenderConfig(self.frame_size, bool(render.get("last_move_marker", False)),
                             bool(render.get("coordinates", False)))

@@ -4,7 +4,7 @@ The same four networks as for Go (:mod:`vw_agent.agent`), trained on ``VideoTabl
 ``[task][tokens of frame t]`` the GPT samples the LDM's codes and frame t+1's tokens, the tokenizer decodes
 frame t+1, and the IDM maps (frame t, the codes, the imagined frame t+1) to the action between them, a tanh
 output clipped to [-1, 1]. The condition is the task of ``info["task"]`` (its id in
-:func:`vw_agent.train.tabletop_task_ids`, as in training). Only the static camera is seen.
+:func:`vw_agent.checkpoint.tabletop_task_ids`, as in training). Only the static camera is seen.
 
 As a tabletop policy: ``videoworld:RUN`` or ``videoworld:run=RUN,temperature=T,top_k=K,seed=S,threads=N``
 (a tabletop run folder of ``vw-agent train``; the env must render the frame size the run was trained on).
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from vw_agent.agent import AgentConfig, VideoWorldAgent
+from vw_agent.checkpoint import CheckpointError, tabletop_task_ids
 from vw_agent.tokenizer import to_uint8
-from vw_agent.train import CheckpointError, tabletop_task_ids
 from vw_envs.errors import SpecError
 from vw_envs.players import PlayerSpec
 from vw_envs.tabletop.policies import clip_action, static_frame

@@ -185,6 +185,30 @@ def _go9_move() -> Preset:
     )
 
 
+def _go9_point() -> Preset:
+    # go9-move with one token per intersection (issue 16's "right tokens" lever). At 72 px the renderer cuts the
+    # 9x9 board into cells of exactly 8 x 8 px that tile the frame (vw_envs.go.render: margin 0.55 spacings), so
+    # 3 halvings give a 9x9 grid whose every 8 px patch is one intersection's cell: a token's id names one point's
+    # state (empty, black, white) and no more. go9-move's 16 px tokens covered ~2x2 points with 1,000 arbitrary
+    # ids: its LDM's decoder had to learn, per old id, which new id each stone makes, and with the true code it
+    # read back only 63% of changed intersections. 125 ids (FSQ 5x5x5) leave room for the point kinds (corner,
+    # edge, star) if the encoder keeps them apart. The LDM, IDM and GPT keep go9-move's design; the GPT's sequence
+    # grows to 1 + 81 + 1 + 81 = 164 tokens (52 before).
+    p = _go9_move()
+    tok = TokenizerConfig(frame_size=72, channels=(32, 48, 64), levels=(5, 5, 5), encoder="patch")
+    return linked(
+        "go9-point", "9x9 Go, one token per intersection: 72 px frames, 81 patch tokens, go9-move's LDM (H=1), "
+                     "a 6x192 GPT",
+        tok, replace(p.ldm, frame_size=72, channels=(24, 48, 64)),
+        gpt=dict(n_layer=6, n_head=6, n_embd=192, code_loss_weight=10.0, next_frame="ldm"),
+        idm=dict(_GO9_IDM, use_codes=False),
+        train={"tokenizer": StageTrain(steps=1_000, batch_size=24, lr=1e-3),
+               "ldm": StageTrain(steps=2_000, batch_size=64, lr=1e-3),
+               "transformer": StageTrain(steps=4_000, batch_size=64, lr=6e-4),
+               "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
+    )
+
+
 def _tiny_tabletop() -> Preset:
     # H=3 of which 2 codes per step, so the tests take the paper's CALVIN path (fewer codes than H); patch
     # tokens and an LDM on them, as tabletop-cpu.
@@ -270,6 +294,7 @@ PRESETS = {
     "go9-cpu": _go9_cpu,
     "go9-cpu-pixels": _go9_cpu_pixels,
     "go9-move": _go9_move,
+    "go9-point": _go9_point,
     "tiny-tabletop": _tiny_tabletop,
     "tabletop-cpu": _tabletop_cpu,
     "paper-go-50m": lambda: _paper_go(10, 640, 10, "50m"),

@@ -5,7 +5,8 @@
   tokenizer's ids of those frames from a frame-token cache (``<data>/tokens/frames-<digest>/``), filled once.
 * ``transformer``: reads a token cache (``<data>/tokens/seq-<digest>/``) holding, per frame, the frozen
   tokenizer's ids and the frozen LDM's H codes of frames t..t+H; it is filled once, before the first step.
-  Its condition token is whose turn it is (Go) or the episode's task (tabletop: :func:`tabletop_task_ids`).
+  Its condition token is whose turn it is (Go) or the episode's task (tabletop:
+  :func:`vw_agent.checkpoint.tabletop_task_ids`).
 * ``idm``: the seeded labelled share of episodes (``label_fraction``), with codes from the frozen LDM.
 
 Logging: TensorBoard in ``<out>/tb/<stage>/`` (``losses/…``, ``charts/…``, ``eval/…``) and a tqdm bar
@@ -22,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
@@ -35,23 +35,31 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vw_agent.agent import AgentConfig, VideoWorldAgent
+from vw_agent.checkpoint import (
+    STAGES,
+    CheckpointError,
+    build_model,
+    checkpoint_path,
+    load_checkpoint,
+    load_frozen,
+    model_config,
+    save_checkpoint,
+    state_digest,
+    tabletop_task_ids,
+    weights_digest,
+)
 from vw_agent.data.format import DatasetReader, TokenCache
 from vw_agent.data.loader import WindowConfig, WindowDataset, rank_and_world
-from vw_agent.idm import IDMConfig, InverseDynamics
-from vw_agent.ldm import LatentDynamicsModel, LDMConfig
+from vw_agent.eval.imagination import evaluate_agent
+from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.metrics import board_accuracy
 from vw_agent.presets import Preset, get_preset
-from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig, fit_frames, to_uint8
-from vw_agent.transformer import CODE, FRAME, GPT, GPTConfig
+from vw_agent.tokenizer import FrameTokenizer, fit_frames, to_uint8
+from vw_agent.transformer import CODE, FRAME, GPT
 from vw_envs.errors import VWError
-from vw_envs.fileio import write_bytes_atomic, write_text_atomic
+from vw_envs.fileio import write_text_atomic
 from vw_envs.go.render import frame_to_board
-
-STAGES = ("tokenizer", "ldm", "transformer", "idm")
-
-
-class CheckpointError(VWError, RuntimeError):
-    """A checkpoint that is missing, unreadable, or made for another stage, preset, env or frame size."""
 
 
 @dataclass
@@ -88,65 +96,11 @@ def lr_at(step: int, steps: int, peak: float) -> float:
     return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
 
 
-def checkpoint_path(out: str | Path, stage: str) -> Path:
-    return Path(out) / f"{stage}.pt"
-
-
-def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` into memory, then one atomic write: on a full disk that write fails as a one-line
-    DiskFullError, where ``torch.save`` to a file fails with a C++ ``RuntimeError``."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    write_bytes_atomic(path, buffer.getbuffer())
-
-
-def load_checkpoint(path: Path, *, stage: str, env_id: str | None = None, frame_size: int | None = None
-                    ) -> dict[str, Any]:
-    """Read a checkpoint, checking it is for ``stage`` (and this env and frame size when given)."""
-    if not path.exists():
-        raise CheckpointError(f"{path}: no checkpoint; train the {stage} stage first")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
-    if not isinstance(ck, dict) or ck.get("stage") != stage:
-        got = ck.get("stage") if isinstance(ck, dict) else type(ck).__name__
-        raise CheckpointError(f"{path}: a {got!r} checkpoint, expected {stage!r}")
-    verify_weights(path, ck)
-    if env_id is not None and ck.get("env_id") != env_id:
-        raise CheckpointError(f"{path}: trained on {ck.get('env_id')}, but the data is {env_id}")
-    if frame_size is not None and ck.get("frame_size") != frame_size:
-        raise CheckpointError(f"{path}: trained on {ck.get('frame_size')} px frames, but the data has "
-                              f"{frame_size} px")
-    return ck
-
-
 def data_provenance(root: str | Path, meta: dict[str, Any]) -> dict[str, Any]:
     """What a checkpoint learned from: the dataset's folder, sources, size, splits and render settings."""
     keys = ("kind", "sources", "episodes", "frames", "render", "created", "komi")
     return {"path": str(root), **{k: meta[k] for k in keys if k in meta},
             "splits": (meta.get("splits") or {}).get("counts")}
-
-
-def model_config(stage: str, preset: Preset):
-    return {"tokenizer": preset.tokenizer, "ldm": preset.ldm, "transformer": preset.gpt, "idm": preset.idm}[stage]
-
-
-_MODELS = {"tokenizer": (FrameTokenizer, TokenizerConfig), "ldm": (LatentDynamicsModel, LDMConfig),
-           "transformer": (GPT, GPTConfig), "idm": (InverseDynamics, IDMConfig)}
-
-
-def build_model(stage: str, preset: Preset) -> torch.nn.Module:
-    return _MODELS[stage][0](model_config(stage, preset))
-
-
-def model_from_checkpoint(stage: str, ck: dict[str, Any]) -> torch.nn.Module:
-    """The network of a checkpoint, built from the config stored in it (not from today's preset of that name, so
-    a preset retuned later still loads the runs made with it before), with its weights."""
-    cls, config_cls = _MODELS[stage]
-    model = cls(config_cls(**ck["model_config"]))
-    model.load_state_dict(ck["model"])
-    return model
 
 
 def _window(stage: str, preset: Preset) -> int:
@@ -164,35 +118,6 @@ def _dataset(cfg: TrainConfig, preset: Preset, split: str, tokens: str | None = 
                                                 label_fraction=cfg.label_fraction if split == "train" else 1.0,
                                                 label_seed=cfg.label_seed, tokens=tokens),
                          frame_size=preset.tokenizer.frame_size)
-
-
-def weights_digest(model: torch.nn.Module) -> str:
-    return state_digest(model.state_dict())
-
-
-def state_digest(state: dict[str, torch.Tensor]) -> str:
-    """SHA-256 (32 hex digits) of a state dict's names and bytes: the caches' names, and each checkpoint's checksum
-    (``torch.load`` checks no CRC: a few changed bytes loaded as other, even non-finite, weights)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(state.items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:32]
-
-
-def verify_weights(path: Path, ck: dict[str, Any]) -> None:
-    """Refuse a checkpoint whose weights do not match its checksum (checkpoints from before checksums have none:
-    then only the next check applies) or hold non-finite values."""
-    state = ck.get("model")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: no weights in this checkpoint")
-    stored = ck.get("weights_digest")
-    if stored is not None and state_digest(state) != stored:
-        raise CheckpointError(f"{path}: the weights do not match the checkpoint's checksum: the file is corrupt; "
-                              "retrain the stage or restore the file")
-    for name, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise CheckpointError(f"{path}: non-finite values in {name}; retrain the stage or restore the file")
 
 
 def _cache_name(prefix: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -247,14 +172,6 @@ def cache_sequences(tok: FrameTokenizer, ldm: LatentDynamicsModel, root: str | P
     return name
 
 
-def tabletop_task_ids() -> dict[str, int]:
-    """Task name -> condition id: its index in ``sorted(TASKS)``, one fixed order, so that checkpoints trained
-    on different tabletop datasets (any subset of tasks) agree on what each id means."""
-    from vw_envs.tabletop.tasks import TASKS
-
-    return {name: i for i, name in enumerate(sorted(TASKS))}
-
-
 def episode_conds(root: str | Path, meta: dict[str, Any], cond_vocab: int) -> dict[int, int] | None:
     """Tabletop: every episode's condition id (its ``task`` attr, read once here); None for Go, whose
     condition (whose turn) follows from a window's start."""
@@ -290,20 +207,6 @@ def _batch(ds: WindowDataset, idx: torch.Tensor, preset: Preset, conds: dict[int
         batch["codes"] = torch.from_numpy(np.stack([code_cache.read(it["episode"], it["start"], it["start"] + 1)[0]
                                                     for it in items]))[:, g:g + s].long()
     return batch
-
-
-def load_frozen(out: str | Path, stage: str, env_id: str | None = None, frame_size: int | None = None,
-                preset: str | None = None) -> torch.nn.Module:
-    """The trained model of ``stage`` from run folder ``out``, in eval mode and without gradients.
-
-    ``preset``, when given, must be the checkpoint's: later stages' shapes follow from earlier stages' configs.
-    """
-    path = checkpoint_path(out, stage)
-    ck = load_checkpoint(path, stage=stage, env_id=env_id, frame_size=frame_size)
-    if preset is not None and ck["preset"] != preset:
-        raise CheckpointError(f"{path}: made with preset {ck['preset']!r}, not {preset!r}; retrain it or use "
-                              f"--preset {ck['preset']}")
-    return model_from_checkpoint(stage, ck).eval().requires_grad_(False)
 
 
 def _sequences(rows: torch.Tensor, start: torch.Tensor, preset: Preset, cond: torch.Tensor | None = None
@@ -620,9 +523,6 @@ def _barrier(world: int) -> None:
 
 def _agent_metrics(cfg: TrainConfig) -> dict[str, float]:
     """The whole agent on held-out games (vw_agent.eval.imagination), also written to agent-metrics.json."""
-    from vw_agent.agent import AgentConfig, VideoWorldAgent  # the agent loads what this module trains
-    from vw_agent.eval.imagination import evaluate_agent
-
     agent = VideoWorldAgent.load(cfg.out, AgentConfig(seed=cfg.seed))
     metrics = evaluate_agent(agent, cfg.data, positions=cfg.agent_positions, seed=cfg.seed)
     write_text_atomic(Path(cfg.out) / "agent-metrics.json", json.dumps(metrics, indent=2))

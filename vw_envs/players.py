@@ -21,6 +21,7 @@ import numpy as np
 
 from vw_envs.errors import SpecError
 from vw_envs.go.coords import from_gtp
+from vw_envs.go.rules import COLORS, GoGame
 
 # ----------------------------------------------------------------------------- the interface
 
@@ -301,8 +302,6 @@ class HumanPlayer(BasePlayer):
         return cls()
 
     def genmove(self, state: GameState) -> int:
-        from vw_envs.go.rules import COLORS, GoGame
-
         fin = self._in or sys.stdin
         fout = self._out or sys.stdout
         n = state.board_size

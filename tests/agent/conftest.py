@@ -59,7 +59,8 @@ def went_down(losses: list[float], factor: float = 0.8, k: int = 3) -> bool:
 
 def train_tiny_run(data: Path, out: Path, preset: str, eval_windows: int = 8) -> Path:
     """Every stage of ``preset`` for 20 steps on ``data``, with all labels; the run folder."""
-    from vw_agent.train import STAGES, TrainConfig, train_stage
+    from vw_agent.checkpoint import STAGES
+    from vw_agent.train import TrainConfig, train_stage
 
     torch.set_num_threads(1)
     for stage in STAGES:

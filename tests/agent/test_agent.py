@@ -11,8 +11,8 @@ import torch
 
 from tests.agent.conftest import train_tiny_run
 from vw_agent.agent import AgentConfig, VideoWorldAgent, VideoWorldPlayer, export_run, shipped_run
+from vw_agent.checkpoint import STAGES, CheckpointError, checkpoint_path
 from vw_agent.eval.imagination import evaluate_agent, legal_transition
-from vw_agent.train import STAGES, CheckpointError, checkpoint_path
 from vw_envs.errors import SpecError
 from vw_envs.go.env import VideoGoEnv
 from vw_envs.go.match import play_game

@@ -13,22 +13,13 @@ import pytest
 import torch
 
 from tests.agent.conftest import KATAGO3, ROOT
+from vw_agent.checkpoint import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen, model_config
 from vw_agent.data.format import DatasetReader, TokenCache
 from vw_agent.data.record import RecordConfig, record
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.presets import get_preset
 from vw_agent.tokenizer import FrameTokenizer
-from vw_agent.train import (
-    STAGES,
-    CheckpointError,
-    TrainConfig,
-    cache_sequences,
-    checkpoint_path,
-    load_checkpoint,
-    load_frozen,
-    model_config,
-    train_stage,
-)
+from vw_agent.train import TrainConfig, cache_sequences, train_stage
 from vw_envs.errors import DatasetError
 
 
@@ -181,6 +172,7 @@ def _cli(*args: str, **kw):
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
 
 
+@pytest.mark.slow
 def test_cli_kill_then_resume(go_dataset, tmp_path):
     """A real training subprocess is SIGKILLed after a checkpoint; --resume finishes from that step."""
     args = ["train", "tokenizer", "--data", str(go_dataset), "--out", str(tmp_path), "--preset", "tiny",
@@ -201,6 +193,7 @@ def test_cli_kill_then_resume(go_dataset, tmp_path):
     assert load_checkpoint(ck, stage="tokenizer")["step"] == killed_at + 2
 
 
+@pytest.mark.slow
 def test_cli_train_all(go_dataset, tmp_path):
     proc = _cli("train", "all", "--data", str(go_dataset), "--out", str(tmp_path), "--preset", "tiny", "--steps", "2",
                 "--label-fraction", "1", "--quiet")
@@ -216,6 +209,7 @@ def test_cli_errors_exit_2(go_dataset, tmp_path):
     assert proc.returncode == 2 and "unknown preset 'nope'" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["tokenizer", "transformer"])
 def test_torchrun_two_processes_take_the_steps_of_one(go_dataset, tmp_path, stage):
     """``torchrun --nproc_per_node=2`` (DDP over gloo) splits each global batch by rank: the weights after

@@ -17,8 +17,8 @@ from tests.conftest import needs_gnugo
 from tests.data_pipeline.conftest import KATAGO3, ROOT, vw_agent
 from vw_agent.data.format import DatasetReader, read_meta
 from vw_agent.data.record import RecordConfig, record
-from vw_envs.go.env import VideoGoEnv
-from vw_envs.go.sgf import iter_sgf_file, read_sgf, replay_frames
+from vw_envs.go.env import VideoGoEnv, replay_frames
+from vw_envs.go.sgf import iter_sgf_file, read_sgf
 
 
 def empty_board(frame_size: int) -> np.ndarray:
@@ -139,6 +139,7 @@ def _readable(out: Path) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path):
     out = tmp_path / "killed"
     args = ["record", "--env", "VideoGo-9x9-v0", "--black", "random", "--white", "random", "--episodes", "12",

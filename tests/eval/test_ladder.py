@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import needs_gnugo
@@ -21,6 +22,7 @@ from vw_cli.main import cli
 SGFS = str(Path(__file__).resolve().parents[1] / "data" / "katago9-3games.sgfs")
 
 
+@pytest.mark.slow
 @needs_gnugo
 @needs_katago
 def test_mini_ladder_cli(tmp_path):
@@ -67,6 +69,7 @@ def test_broken_players_forfeit_and_the_run_goes_on(tmp_path, monkeypatch):
     assert len(games) == 6
 
 
+@pytest.mark.slow
 @needs_gnugo
 def test_resume_after_kill(tmp_path):
     out = tmp_path / "run"
@@ -93,6 +96,7 @@ def test_resume_after_kill(tmp_path):
     assert runs[-1]["games_played"] == 8 - len(before)
 
 
+@pytest.mark.slow
 @needs_katago
 def test_action_value_of_katagos_own_top_move_is_one(tmp_path):
     from vw_agent.eval.knowledge import evaluate_players, load_positions
@@ -140,6 +144,7 @@ def test_knowledge_positions_come_from_the_test_split_only(tmp_path):
     assert len(positions) == sum(lengths)  # one position before every move of every test game
 
 
+@pytest.mark.slow
 def test_first_sample_illegal_is_counted_per_game_for_a_reused_player():
     """A worker reuses a player across games, and the VideoWorld player zeroes its counter in reset: the game's
     count must start at that reset. It was read before the game, so a count left by the game before was

@@ -6,7 +6,8 @@ import pytest
 
 from vw_envs.errors import SGFError
 from vw_envs.go.coords import SYMMETRIES, from_gtp, symmetric_action
-from vw_envs.go.sgf import iter_sgf_file, read_sgf, replay, replay_frames, transform_sgf
+from vw_envs.go.env import replay_frames
+from vw_envs.go.sgf import iter_sgf_file, read_sgf, replay, transform_sgf
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

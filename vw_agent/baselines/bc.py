@@ -28,8 +28,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from vw_agent.baselines import BaselineError
-from vw_agent.baselines.sb3 import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
+from vw_agent.baselines.common import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
+from vw_agent.data.format import read_meta
+from vw_agent.data.loader import WindowConfig, WindowDataset
 from vw_envs.fileio import write_text_atomic
+from vw_envs.go.render import RenderConfig
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 from vw_envs.tabletop.policies import clip_action, static_frame
 
@@ -98,8 +101,6 @@ def bc_loss(out: torch.Tensor, actions: torch.Tensor, discrete: bool) -> torch.T
 
 
 def _dataset(root: str, split: str) -> Any:
-    from vw_agent.data.loader import WindowConfig, WindowDataset
-
     # window 2 = (frame t, frame t+1) and the one action between them; all labels (fraction 1).
     return WindowDataset(root, WindowConfig(window=2, split=split, actions=True, label_fraction=1.0))
 
@@ -141,8 +142,6 @@ def evaluate(net: BCNet, loader: Any, discrete: bool) -> dict[str, float]:
 def train_bc(cfg: BCConfig) -> dict[str, Any]:
     """Train BC into ``cfg.out``; returns (and writes) ``summary.json``."""
     from torch.utils.data import DataLoader
-
-    from vw_agent.data.format import read_meta
 
     t0 = time.time()
     torch.set_num_threads(cfg.torch_threads)
@@ -266,8 +265,6 @@ class BCPlayer(BasePlayer):
     """A BC run as a Go player (``bc:runs/bc-go9``; ``bc:run=DIR,greedy=0`` samples its softmax)."""
 
     def __init__(self, run: str, greedy: bool = True, seed: int = 0):
-        from vw_envs.go.render import RenderConfig
-
         self.agent = BCAgent(run, deterministic=greedy, seed=seed)
         if not self.agent.env_id.startswith(GO_PREFIX):
             raise BaselineError(f"{run}: trained on {self.agent.env_id} data; as a Go player use a Go dataset's run")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,13 +27,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+import vw_envs
 from vw_agent.baselines import RL_ALGOS, BaselineError
+from vw_agent.baselines.common import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
 from vw_envs.fileio import write_text_atomic
-from vw_envs.players import BasePlayer, GameState, PlayerSpec
+from vw_envs.go.render import RenderConfig
+from vw_envs.go.rules import COLOR_NAMES
+from vw_envs.players import BasePlayer, GameState, PlayerSpec, make_player
 from vw_envs.tabletop.policies import clip_action, static_frame
 
-MAX_OBS_SIZE = 84  # larger frames make replay buffers blow the memory budget (issue 7)
-GO_PREFIX, TABLETOP_PREFIX = "VideoGo-", "VideoTabletop-"
 _SETUP_KEYS = ("policy", "n_envs", "frame_stack", "n_timesteps", "env_kwargs", "score_move_cap")
 
 # ----------------------------------------------------------------------------- hyperparameters
@@ -59,8 +60,6 @@ def hyperparams_for(algo: str, env_id: str) -> dict[str, Any]:
     table = load_hyperparams(algo)
     if env_id in table:
         return dict(table[env_id])
-    import vw_envs
-
     if env_id not in vw_envs.ENV_IDS:
         raise BaselineError(f"unknown env {env_id!r}; valid: {', '.join(vw_envs.ENV_IDS)}")
     fits = [a for a in RL_ALGOS if env_id in load_hyperparams(a)]
@@ -125,8 +124,6 @@ class GoOutcome(gym.Wrapper):
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if terminated or truncated:
-            from vw_envs.go.rules import COLOR_NAMES
-
             won = info.get("winner") == COLOR_NAMES[self.env.unwrapped.agent_color]
             capped = truncated and info.get("reason") == "move_cap"
             if capped and self.score_move_cap and info.get("winner"):
@@ -141,8 +138,6 @@ class GoOutcome(gym.Wrapper):
 def make_env(env_id: str, env_kwargs: dict[str, Any], obs_size: int, score_move_cap: bool = False) -> Any:
     """One env of a baseline run: the registered id, ``ResizeObservation`` if the env renders larger
     than ``obs_size``, and (Go) the win as ``is_success``. Module level, so SubprocVecEnv can pickle it."""
-    import vw_envs  # noqa: F401  (registers the ids)
-
     if str(env_kwargs.get("opponent", "")).startswith(("sb3:", "bc:")):
         import torch
 
@@ -229,8 +224,6 @@ def resolve(cfg: TrainConfig) -> dict[str, Any]:
     env_kwargs = {**hp.get("env_kwargs", {}), "frame_size": frame}
     eval_kwargs = dict(env_kwargs)
     if cfg.env_id.startswith(GO_PREFIX):
-        from vw_envs.players import make_player
-
         make_player(cfg.opponent).close()  # a bad spec fails now, in one line, not inside a subprocess
         eval_kwargs.update(opponent=cfg.opponent, agent_color="black")
         if cfg.self_play:
@@ -241,14 +234,6 @@ def resolve(cfg: TrainConfig) -> dict[str, Any]:
     return {"hyperparams": hp, "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs,
             "n_envs": int(cfg.n_envs or hp.get("n_envs", 1)), "frame_stack": int(hp.get("frame_stack", 1)),
             "timesteps": int(cfg.timesteps or hp.get("n_timesteps", 100_000))}
-
-
-def peak_rss_mib() -> dict[str, float]:
-    """Peak resident memory in MiB: this process, and its largest exited child (the SubprocVecEnv workers,
-    once closed; a forked child starts at its parent's size, so this is never below the parent at fork)."""
-    kib = 1 / 1024  # Linux reports ru_maxrss in KiB
-    return {"self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib, 1),
-            "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib, 1)}
 
 
 def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: int,
@@ -367,14 +352,6 @@ def train_model(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
 # ----------------------------------------------------------------------------- acting
 
 
-def read_run(run: str | os.PathLike) -> dict[str, Any]:
-    path = Path(run) / "config.json"
-    if not path.exists():
-        raise BaselineError(f"{run}: not a baseline run folder (no config.json); train one with "
-                            f"vw-agent baseline train")
-    return json.loads(path.read_text())
-
-
 class FramePipeline:
     """The observation a run's network sees: resize to ``obs_size``, then a ``VecFrameStack``-style stack
     (zeros at reset, newest frame in the last channels)."""
@@ -394,15 +371,6 @@ class FramePipeline:
         self.stack = np.roll(self.stack, -c, axis=-1)
         self.stack[..., -c:] = x
         return self.stack.copy()
-
-
-def masked_choice(scores: np.ndarray, mask: np.ndarray, deterministic: bool, rng: np.random.Generator) -> int:
-    """argmax (or a softmax sample) of ``scores`` over the legal actions only."""
-    s = np.where(mask, scores.astype(np.float64), -np.inf)
-    if deterministic:
-        return int(np.argmax(s))
-    p = np.exp(s - s.max())
-    return int(rng.choice(len(p), p=p / p.sum()))
 
 
 class SB3Agent:
@@ -486,8 +454,6 @@ class SB3Player(BasePlayer):
     """
 
     def __init__(self, run: str, model: str = "model", reload: bool = False, greedy: bool = True, seed: int = 0):
-        from vw_envs.go.render import RenderConfig
-
         self.agent = SB3Agent(run, model, deterministic=greedy, seed=seed, lazy=reload)
         if not self.agent.env_id.startswith(GO_PREFIX):
             raise BaselineError(f"{run}: trained on {self.agent.env_id}; as a Go player use a VideoGo run")
@@ -546,11 +512,9 @@ def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None 
     ``score_move_cap`` (Go): whether a game cut at the move cap counts as won by area count; None: as the
     run was trained (BC runs have no training env: not scored). Set it to compare BC with the RL runs
     against ``random``, which never passes, so nearly all its games are cut."""
-    import vw_envs  # noqa: F401
-
     meta = read_run(run)
     if meta.get("kind") == "bc":
-        from vw_agent.baselines.bc import BCAgent
+        from vw_agent.baselines.bc import BCAgent  # lazy: imports torch
 
         agent: Any = BCAgent(run)
     else:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+import vw_envs  # noqa: F401  (registers the ids)
 from vw_agent.data.format import (
     DEFAULT_FRACTIONS,
     FORMAT_VERSION,
@@ -52,7 +53,13 @@ from vw_envs.errors import (
     SGFError,
     SpecError,
 )
-from vw_envs.go.coords import SYMMETRIES
+from vw_envs.go.coords import SYMMETRIES, from_rc, star_points, to_rc
+from vw_envs.go.env import replay_frames
+from vw_envs.go.match import play_game
+from vw_envs.go.sgf import iter_sgf_file, read_sgf, transform_sgf
+from vw_envs.players import PLAYER_KINDS, kind_status, make_player, parse_spec
+from vw_envs.tabletop.policies import POLICY_KINDS, make_policy
+from vw_envs.tabletop.tasks import TASKS
 
 
 @dataclass
@@ -156,8 +163,6 @@ class OpeningPlayer:
         self._near: np.ndarray | None = None
 
     def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
-        from vw_envs.go.coords import from_rc, star_points, to_rc
-
         self.inner.reset(board_size, komi, color, seed=seed)
         self.rng = np.random.default_rng(None if seed is None else [seed, 0x0BE1])
         n = board_size
@@ -213,17 +218,12 @@ def _close_worker() -> None:
 def _go_env(cfg: RecordConfig):
     import gymnasium as gym
 
-    import vw_envs  # noqa: F401  (registers the ids)
-
     if "env" not in _WORKER:
         _WORKER["env"] = gym.make(cfg.env_id, opponent="none", frame_size=cfg.frame_size, komi=cfg.komi).unwrapped
     return _WORKER["env"]
 
 
 def _go_selfplay(cfg: RecordConfig, k: int) -> Episode:
-    from vw_envs.go.match import play_game
-    from vw_envs.players import make_player
-
     env = _go_env(cfg)
     for color in ("black", "white"):
         if color not in _WORKER:
@@ -293,8 +293,6 @@ def held_out_games(cfg: RecordConfig) -> tuple[set[int], dict[str, int]]:
     would put that game in training, so the recorder leaves such copies out. Reads every game once and
     renders nothing.
     """
-    from vw_envs.go.sgf import read_sgf, transform_sgf
-
     games: set[int] = set()
     images: dict[str, int] = {}
     for i, (name, text) in enumerate(iter_sgf_games(cfg.from_sgf)):
@@ -313,8 +311,6 @@ def held_out_games(cfg: RecordConfig) -> tuple[set[int], dict[str, int]]:
 
 def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0,
             held_out: bool = False) -> Episode | HeldOutCopy:
-    from vw_envs.go.sgf import read_sgf, replay_frames, transform_sgf
-
     if sym and held_out:
         return HeldOutCopy(of=k - sym)
     env = _go_env(cfg)
@@ -348,8 +344,6 @@ def _tabletop_env(cfg: RecordConfig):
     depend on which worker recorded which episode, or on where a resumed run restarted."""
     import gymnasium as gym
 
-    import vw_envs  # noqa: F401
-
     _close_worker()
     _WORKER["env"] = gym.make(cfg.env_id, frame_size=cfg.frame_size)
     return _WORKER["env"]
@@ -361,8 +355,6 @@ def tabletop_task_list(cfg: RecordConfig) -> list[str] | None:
         if cfg.tasks not in (None, ""):
             raise DatasetError(f"--tasks applies to VideoTabletop-MultiTask-v0; {cfg.env_id} has its task built in")
         return None
-    from vw_envs.tabletop.tasks import TASKS
-
     names = list(TASKS) if cfg.tasks in (None, "", "all") else [t.strip() for t in cfg.tasks.split(",")]
     unknown = [t for t in names if t not in TASKS]
     if unknown:
@@ -371,8 +363,7 @@ def tabletop_task_list(cfg: RecordConfig) -> list[str] | None:
 
 
 def _tabletop_episode(cfg: RecordConfig, k: int) -> Episode:
-    from vw_envs.tabletop.env import STATIC_CAMERA
-    from vw_envs.tabletop.policies import make_policy
+    from vw_envs.tabletop.env import STATIC_CAMERA  # lazy: imports pybullet
 
     env = _tabletop_env(cfg)
     policy = _WORKER["policy"] = make_policy(cfg.policy, env)
@@ -447,8 +438,6 @@ def sgf_files(path: str) -> list[str]:
 
 def iter_sgf_games(path: str) -> Iterator[tuple[str, str]]:
     """(name, text) of every game under ``path``, in a stable order (attempt k = the k-th game)."""
-    from vw_envs.go.sgf import iter_sgf_file
-
     for f in sgf_files(path):
         try:
             yield from iter_sgf_file(f)
@@ -536,9 +525,6 @@ def _validate(cfg: RecordConfig) -> None:
     if cfg.symmetries != 1 and not (cfg.kind == "go" and cfg.from_sgf):
         raise DatasetError("symmetries copies Go games read from SGF: it needs --from-sgf")
     if cfg.kind == "tabletop":
-        from vw_envs.players import parse_spec
-        from vw_envs.tabletop.policies import POLICY_KINDS
-
         tabletop_task_list(cfg)
         kind = parse_spec(cfg.policy).kind
         if kind not in POLICY_KINDS:
@@ -546,8 +532,6 @@ def _validate(cfg: RecordConfig) -> None:
     elif cfg.from_sgf:
         sgf_files(cfg.from_sgf)
     else:
-        from vw_envs.players import PLAYER_KINDS, kind_status, make_player, parse_spec
-
         for spec in (cfg.black, cfg.white):
             make_player(spec).close()
             parsed = parse_spec(spec)

@@ -29,6 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from vw_envs.go.katago import parse_rank, rank_label
+from vw_envs.players import parse_spec
+
 ELO_K = math.log(10) / 400  # logistic slope per Elo point
 DEFAULT_ANCHOR = "gnugo:level=10"
 DEFAULT_ANCHOR_RATING = 1500.0
@@ -130,10 +133,19 @@ def _tables(names: list[str], games: list[tuple[int, int, float]]) -> tuple[np.n
     return w, c
 
 
+def game_outcome(g: dict[str, Any]) -> float | None:
+    """Black's score in a game record: 1 win, 0 loss, 0.5 draw; None for a void game."""
+    if g.get("result") == "Void":
+        return None
+    if g.get("winner") == "black":
+        return 1.0
+    if g.get("winner") == "white":
+        return 0.0
+    return 0.5
+
+
 def outcomes(records: list[dict[str, Any]]) -> tuple[list[str], list[tuple[int, int, float]]]:
     """(names, [(black index, white index, Black's score)]) from ``games.jsonl`` records (void games dropped)."""
-    from vw_agent.eval.ladder import game_outcome
-
     names: list[str] = []
     index: dict[str, int] = {}
     games = []
@@ -197,9 +209,6 @@ def fit_games(records: list[dict[str, Any]], *, anchor: str | None = DEFAULT_ANC
 
 def rank_bots(names: list[str]) -> dict[str, float]:
     """{spec: kyu} for the KataGo rank bots among ``names`` (``katago:rank=5k`` -> 5.0)."""
-    from vw_envs.go.katago import parse_rank
-    from vw_envs.players import parse_spec
-
     bots = {}
     for name in names:
         try:
@@ -232,8 +241,6 @@ class NominalRank:
     outside: float  # share of bootstrap replicates that fell outside the bots' range
 
     def label(self) -> str:
-        from vw_envs.go.katago import rank_label
-
         def one(k: float) -> str:
             if k == math.inf:
                 return "weaker than all bots"

@@ -27,8 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from vw_agent.data.format import DatasetReader
 from vw_envs.errors import VWError
 from vw_envs.fileio import write_text_atomic
+from vw_envs.go.coords import RESIGN
+from vw_envs.go.katago import shared_engine
+from vw_envs.go.render import BoardRenderer, RenderConfig
+from vw_envs.go.rules import COLOR_NAMES, GoGame
+from vw_envs.go.sgf import iter_sgf_file, read_sgf
+from vw_envs.players import GameState, make_player
 
 
 @dataclass
@@ -49,12 +56,8 @@ class Position:
 
 def _sgf_texts(source: str) -> list[tuple[str, str]]:
     """(name, SGF text) of every game in a file, a folder of SGFs, or a dataset's test split."""
-    from vw_envs.go.sgf import iter_sgf_file
-
     p = Path(source)
     if p.is_dir() and (p / "meta.json").exists():
-        from vw_agent.data.format import DatasetReader
-
         reader = DatasetReader(p)
         out = []
         for ep in reader.split_ids("test"):
@@ -84,9 +87,6 @@ def load_positions(sources: list[str], board_size: int, *, max_positions: int | 
     Returns:
         (positions sorted by game and move, number of games they come from).
     """
-    from vw_envs.go.rules import COLOR_NAMES, GoGame
-    from vw_envs.go.sgf import read_sgf
-
     positions: list[Position] = []
     n_games = 0
     for name, text in (t for s in sources for t in _sgf_texts(s)):
@@ -123,8 +123,6 @@ def load_positions(sources: list[str], board_size: int, *, max_positions: int | 
 
 def reference_priors(positions: list[Position]) -> np.ndarray:
     """(P, N*N+1) KataGo raw policy per position, negatives (illegal) set to 0."""
-    from vw_envs.go.katago import shared_engine
-
     if not positions:
         return np.zeros((0, 0))
     eng = shared_engine(positions[0].board_size)
@@ -137,9 +135,6 @@ def reference_priors(positions: list[Position]) -> np.ndarray:
 
 
 def _state(pos: Position, player: Any) -> Any:
-    from vw_envs.go.render import BoardRenderer, RenderConfig
-    from vw_envs.players import GameState
-
     cfg = getattr(player, "render_config", None) or RenderConfig()
     last = pos.history[-1][1] if pos.history else None
     board = pos.board
@@ -155,9 +150,6 @@ def _state(pos: Position, player: Any) -> Any:
 def evaluate_player(spec: str, positions: list[Position], priors: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
     """Knowledge metrics of one player. Every position starts from a fresh ``reset`` plus the game's moves
     (``observe``), so engines that keep their own board see exactly the held-out game."""
-    from vw_envs.go.coords import RESIGN
-    from vw_envs.players import make_player
-
     player = make_player(spec)
     legal, av, best = [], [], []
     n2 = positions[0].board_size ** 2 if positions else 0

@@ -24,9 +24,17 @@ from typing import Any
 
 import numpy as np
 
+import vw_envs  # noqa: F401  (registers player kinds)
+from vw_agent.eval.elo import fit_games
 from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError, VWError
 from vw_envs.fileio import write_text_atomic
+from vw_envs.go.coords import RESIGN, from_rc, star_points, to_rc
+from vw_envs.go.env import VideoGoEnv
+from vw_envs.go.katago import close_engines
+from vw_envs.go.match import play_game
+from vw_envs.go.rules import GoGame
+from vw_envs.players import PLAYER_KINDS, make_player, parse_spec
 
 # ----------------------------------------------------------------------------- config and specs
 
@@ -131,8 +139,6 @@ class GameTask:
 
 def opening_points(n: int) -> list[int]:
     """Points within one step (king's move) of the centre or a star point."""
-    from vw_envs.go.coords import from_rc, star_points, to_rc
-
     anchors = {*star_points(n), from_rc(n // 2, n // 2, n)}
     pts = set()
     for a in anchors:
@@ -146,8 +152,6 @@ def opening_points(n: int) -> list[int]:
 
 def sample_opening(n: int, rng: np.random.Generator, lo: int, hi: int) -> tuple[int, ...]:
     """k in lo..hi alternating moves (Black first), each uniform over legal :func:`opening_points`."""
-    from vw_envs.go.rules import GoGame
-
     g = GoGame(n)
     pts = opening_points(n)
     moves = []
@@ -215,8 +219,6 @@ class _Seat:
         self._guard(lambda: self.inner.observe(move, color), "observe")
 
     def genmove(self, state: Any) -> int:
-        from vw_envs.go.coords import RESIGN
-
         k = state.move_number
         if k < len(self.opening):
             return self.opening[k]
@@ -246,8 +248,6 @@ def _worker_init(cfg_dict: dict[str, Any]) -> None:
 
 
 def _player(spec: str, color: str) -> Any:
-    from vw_envs.players import make_player
-
     cache = _W["players"]
     if (spec, color) not in cache:
         cache[(spec, color)] = make_player(spec)
@@ -271,10 +271,6 @@ def _set_result(sgf: str, result: str) -> str:
 
 def play_task(task: GameTask) -> dict[str, Any]:
     """Referee one game in this process; a broken player forfeits. Returns the ``games.jsonl`` record."""
-    import vw_envs  # noqa: F401  (registers player kinds)
-    from vw_envs.go.env import VideoGoEnv
-    from vw_envs.go.match import play_game
-
     cfg = _W["cfg"]
     n = cfg["board_size"]
     if "env" not in _W:
@@ -373,9 +369,6 @@ def run_ladder(cfg: LadderConfig, *, progress: bool = True,
     Raises:
         SpecError: a bad spec or schedule (checked before any game starts).
     """
-    import vw_envs  # noqa: F401
-    from vw_envs.players import PLAYER_KINDS, parse_spec
-
     all_players, _ = schedule_pairs(cfg.players, cfg.schedule)
     for spec in all_players:
         kind = parse_spec(spec).kind
@@ -427,8 +420,6 @@ def _close_worker() -> None:
     if env is not None:
         env.close()
     try:
-        from vw_envs.go.katago import close_engines
-
         close_engines()
     except ImportError:
         pass
@@ -444,8 +435,6 @@ def standings(games: list[dict[str, Any]], top: int = 4) -> str:
     """A short line for the progress bar: the best few players by a quick Elo fit (no bootstrap)."""
     if not games:
         return "no games yet"
-    from vw_agent.eval.elo import fit_games
-
     try:
         fit = fit_games(games, n_boot=0)
     except Exception:  # noqa: BLE001  (the progress line must never stop a run)
@@ -468,17 +457,6 @@ class PairStats:
     @property
     def games(self) -> int:
         return self.wins + self.losses + self.draws
-
-
-def game_outcome(g: dict[str, Any]) -> float | None:
-    """Black's score in a game record: 1 win, 0 loss, 0.5 draw; None for a void game."""
-    if g.get("result") == "Void":
-        return None
-    if g.get("winner") == "black":
-        return 1.0
-    if g.get("winner") == "white":
-        return 0.0
-    return 0.5
 
 
 def unique_games(games: list[dict[str, Any]]) -> int:

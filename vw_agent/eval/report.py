@@ -18,6 +18,7 @@ from vw_agent.eval.elo import (
     DEFAULT_ANCHOR_RATING,
     EloFit,
     fit_games,
+    game_outcome,
     nominal_ranks,
     rank_bots,
 )
@@ -29,8 +30,6 @@ from vw_envs.fileio import atomic_path, write_text_atomic
 
 def pair_records(games: list[dict[str, Any]]) -> dict[tuple[str, str], list[float]]:
     """{(a, b): [a's score per game]} over both colour assignments (void games dropped)."""
-    from vw_agent.eval.ladder import game_outcome
-
     out: dict[tuple[str, str], list[float]] = {}
     for g in games:
         s = game_outcome(g)

@@ -23,12 +23,15 @@ from typing import Any
 
 import numpy as np
 
+import vw_envs  # noqa: F401  (registers the ids)
 from vw_agent.eval.ladder import _append_line
 from vw_agent.eval.report import wilson
 from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError
 from vw_envs.fileio import write_gif, write_text_atomic
-from vw_envs.tabletop.policies import static_frame
+from vw_envs.tabletop.policies import make_policy, static_frame
+from vw_envs.tabletop.registration import MULTITASK_ID, env_id
+from vw_envs.tabletop.tasks import TASK_NAMES
 
 SUBTASK_STEPS = 360  # CALVIN's budget per subtask
 
@@ -68,8 +71,6 @@ def resolve_tasks(text: str | list[str] | None) -> list[str]:
     Raises:
         SpecError: an unknown task name (the message lists the valid ones).
     """
-    from vw_envs.tabletop.tasks import TASK_NAMES
-
     if text is None or text == "all" or text == ["all"]:
         return list(TASK_NAMES)
     names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
@@ -83,10 +84,6 @@ def run_episode(policy_spec: str, task: str, seed: int, *, frame_size: int = 128
                 gif_every: int = 2) -> dict[str, Any]:
     """One episode of one task. Returns ``{task, seed, success, steps, seconds[, frames]}``."""
     import gymnasium as gym
-
-    import vw_envs  # noqa: F401  (registers the ids)
-    from vw_envs.tabletop.policies import make_policy
-    from vw_envs.tabletop.registration import env_id
 
     t0 = time.time()
     env = gym.make(env_id(task), frame_size=frame_size)
@@ -117,11 +114,6 @@ def run_episode(policy_spec: str, task: str, seed: int, *, frame_size: int = 128
 def run_chain(policy_spec: str, seed: int, chain_length: int = 5, *, frame_size: int = 128) -> dict[str, Any]:
     """One CALVIN-style chain. Returns ``{seed, tasks, completed, steps, seconds}``."""
     import gymnasium as gym
-
-    import vw_envs  # noqa: F401
-    from vw_envs.tabletop.policies import make_policy
-    from vw_envs.tabletop.registration import MULTITASK_ID
-    from vw_envs.tabletop.tasks import TASK_NAMES
 
     t0 = time.time()
     rng = np.random.default_rng(seed)

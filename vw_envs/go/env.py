@@ -1,4 +1,4 @@
-"""VideoGoEnv: Go whose only observation is a rendered frame of the board."""
+"""VideoGoEnv: Go whose only observation is a rendered frame of the board; and an SGF game as its frames."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from vw_envs.errors import EngineProtocolError, IllegalMoveError
+from vw_envs.errors import EngineProtocolError, IllegalMoveError, SGFError
 from vw_envs.go.coords import RESIGN, action_index, to_gtp
 from vw_envs.go.render import BoardRenderer, RenderConfig
 from vw_envs.go.rules import BLACK, COLOR_NAMES, WHITE, GoGame, color_of
-from vw_envs.go.sgf import result_string, to_sgf
+from vw_envs.go.sgf import SGFGame, result_string, to_sgf
 from vw_envs.players import GameState, Player, make_player
+from vw_envs.viewer import FrameViewer
 
 AGENT_COLORS = ("black", "white", "random")
 ILLEGAL_ACTIONS = ("lose", "raise")
@@ -161,8 +162,6 @@ class VideoGoEnv(gym.Env[np.ndarray, np.int64]):
     def render(self):
         frame = self._frame if self._frame is not None else self._render_frame()
         if self.render_mode == "human":
-            from vw_envs.viewer import FrameViewer
-
             if self._viewer is None:
                 self._viewer = FrameViewer(f"VideoGo {self.board_size}x{self.board_size}")
             self._viewer.show(frame, self.metadata["render_fps"])
@@ -258,3 +257,36 @@ class VideoGoEnv(gym.Env[np.ndarray, np.int64]):
         info["to_play"] = COLOR_NAMES[g.to_play]
         info["move_number"] = g.move_number
         return self._frame, info  # render() hands out copies, so this array is the caller's
+
+
+def replay_frames(g: SGFGame, *, frame_size: int = 128, ko_rule: str = "positional",
+                  name: str = "SGF", **render_kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Render a game as the env does: (frames (T+1, H, W, 3) uint8, actions (T,) int64).
+
+    Frame 0 is the board after setup; frame t+1 follows action t. Goes through ``VideoGoEnv`` with
+    ``opponent="none"``, so frames are identical to a live game's. Moves must alternate colours.
+    """
+    for i in range(1, len(g.moves)):
+        if g.moves[i][0] == g.moves[i - 1][0]:
+            raise SGFError(f"{name}: move {i + 1} is a second {g.moves[i][0]} move in a row; "
+                           "the video needs alternating colours")
+    env = VideoGoEnv(board_size=g.board_size, frame_size=frame_size, komi=g.komi, opponent="none",
+                     ko_rule=ko_rule, illegal_action="raise", max_moves=max(len(g.moves), 1),
+                     **render_kwargs)
+    try:
+        obs, _ = env.reset(options={"setup_black": g.setup_black, "setup_white": g.setup_white,
+                                    "to_play": g.first_to_play})
+        frames = [obs]
+        actions = []
+        for i, (_c, m) in enumerate(g.moves):
+            try:
+                obs, _r, term, trunc, _info = env.step(m)
+            except IllegalMoveError as e:
+                raise SGFError(f"{name}: move {i + 1}: {e}") from None
+            frames.append(obs)
+            actions.append(m)
+            if (term or trunc) and i < len(g.moves) - 1:
+                raise SGFError(f"{name}: the game ended at move {i + 1} of {len(g.moves)} (two passes)")
+    finally:
+        env.close()
+    return np.stack(frames), np.asarray(actions, dtype=np.int64)

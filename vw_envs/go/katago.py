@@ -53,8 +53,9 @@ from vw_envs.errors import (
     EngineTimeoutError,
     SpecError,
 )
-from vw_envs.go.coords import to_gtp
+from vw_envs.go.coords import from_gtp, to_gtp
 from vw_envs.go.gtp import close_pipes, kill_process
+from vw_envs.go.rules import GoGame
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 INSTALL_HINT = "pip install --no-deps katrain==1.20.0"
@@ -717,8 +718,6 @@ def cleanup_instead_of_pass(state: GameState, policy: np.ndarray) -> int:
     it is behind) it plays the best-policy legal move that does not fill its own one-point eye, and
     passes only when no such move with positive policy is left.
     """
-    from vw_envs.go.rules import GoGame
-
     n = state.board_size
     n2 = n * n
     board = state.board.reshape(-1)
@@ -741,8 +740,6 @@ def cleanup_instead_of_pass(state: GameState, policy: np.ndarray) -> int:
 
 
 def _from_katago_vertex(vertex: str, n: int) -> int:
-    from vw_envs.go.coords import from_gtp
-
     try:
         return from_gtp(vertex, n)
     except ValueError:

@@ -2,8 +2,8 @@
 
 ``to_sgf`` writes any finished or interrupted game. ``read_sgf`` accepts handicap and setup stones
 (AB/AW), keeps the file's komi and rules, and raises :class:`~vw_envs.errors.SGFError` with one line
-for anything it cannot replay. ``replay_frames`` turns an SGF into the env's frames: the video of the
-game, one frame per move, exactly as the env renders it.
+for anything it cannot replay. :func:`vw_envs.go.env.replay_frames` turns an SGF into the env's frames: the
+video of the game, one frame per move, exactly as the env renders it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 from sgfmill import sgf
 
 from vw_envs.errors import IllegalMoveError, SGFError
@@ -206,38 +205,3 @@ def replay(g: SGFGame, *, ko_rule: str = "positional", name: str = "SGF") -> GoG
         except IllegalMoveError as e:
             raise SGFError(f"{name}: move {i + 1}: {e}") from None
     return game
-
-
-def replay_frames(g: SGFGame, *, frame_size: int = 128, ko_rule: str = "positional",
-                  name: str = "SGF", **render_kwargs) -> tuple[np.ndarray, np.ndarray]:
-    """Render a game as the env does: (frames (T+1, H, W, 3) uint8, actions (T,) int64).
-
-    Frame 0 is the board after setup; frame t+1 follows action t. Goes through ``VideoGoEnv`` with
-    ``opponent="none"``, so frames are identical to a live game's. Moves must alternate colours.
-    """
-    from vw_envs.go.env import VideoGoEnv
-
-    for i in range(1, len(g.moves)):
-        if g.moves[i][0] == g.moves[i - 1][0]:
-            raise SGFError(f"{name}: move {i + 1} is a second {g.moves[i][0]} move in a row; "
-                           "the video needs alternating colours")
-    env = VideoGoEnv(board_size=g.board_size, frame_size=frame_size, komi=g.komi, opponent="none",
-                     ko_rule=ko_rule, illegal_action="raise", max_moves=max(len(g.moves), 1),
-                     **render_kwargs)
-    try:
-        obs, _ = env.reset(options={"setup_black": g.setup_black, "setup_white": g.setup_white,
-                                    "to_play": g.first_to_play})
-        frames = [obs]
-        actions = []
-        for i, (_c, m) in enumerate(g.moves):
-            try:
-                obs, _r, term, trunc, _info = env.step(m)
-            except IllegalMoveError as e:
-                raise SGFError(f"{name}: move {i + 1}: {e}") from None
-            frames.append(obs)
-            actions.append(m)
-            if (term or trunc) and i < len(g.moves) - 1:
-                raise SGFError(f"{name}: the game ended at move {i + 1} of {len(g.moves)} (two passes)")
-    finally:
-        env.close()
-    return np.stack(frames), np.asarray(actions, dtype=np.int64)

@@ -33,12 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from vw_envs.go.coords import RESIGN, to_gtp
+from vw_envs.go.coords import RESIGN, from_gtp, to_gtp
+from vw_envs.go.gnugo import INSTALL_HINT, check_installed, gnugo_path
+from vw_envs.go.gtp import GTPClient
 from vw_envs.go.gtp_engine import last_stone, player_state, sync_player
 from vw_envs.go.render import BoardRenderer, RenderConfig
 from vw_envs.go.rules import BLACK, COLOR_NAMES, EMPTY, WHITE, GoGame
 from vw_envs.go.sgf import result_string, to_sgf
 from vw_envs.players import Player
+from vw_envs.viewer import import_pygame
 
 BACKGROUND = (38, 42, 48)
 PANEL_TEXT = (230, 230, 230)
@@ -115,10 +118,6 @@ def gnugo_dead_stones(game: GoGame, path: str | None = None, timeout: float = 60
     Raises:
         EngineError: GNU Go is missing, crashed or refused the game.
     """
-    from vw_envs.go.coords import from_gtp
-    from vw_envs.go.gnugo import INSTALL_HINT, gnugo_path
-    from vw_envs.go.gtp import GTPClient
-
     n = game.n
     client = GTPClient([path or gnugo_path(), "--mode", "gtp", "--chinese-rules", "--positional-superko"],
                        name="GNU Go", install_hint=INSTALL_HINT, timeout=timeout)
@@ -205,8 +204,6 @@ class GoWindow:
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> GoWindow:
         """Open the window and start the game (an agent to move starts thinking at once)."""
-        from vw_envs.viewer import import_pygame
-
         # Ask Windows for real pixels; macOS and X11 already give them to a plain window.
         os.environ.setdefault("SDL_WINDOWS_DPI_AWARENESS", "permonitorv2")
         pg = self._pg = import_pygame()
@@ -439,8 +436,6 @@ class GoWindow:
         self.phase = "scoring"
         self.dead = set()
         if self.dead_stones == "gnugo":
-            from vw_envs.go.gnugo import check_installed
-
             if check_installed() is None:
                 self._say("asking GNU Go which groups are dead...", DIM_TEXT)
                 self._start_job("dead", self.game.to_play)
