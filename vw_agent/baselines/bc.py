@@ -268,10 +268,8 @@ class BCPlayer(BasePlayer):
         self.agent = BCAgent(run, deterministic=greedy, seed=seed)
         if not self.agent.env_id.startswith(GO_PREFIX):
             raise BaselineError(f"{run}: trained on {self.agent.env_id} data; as a Go player use a Go dataset's run")
-        r = self.agent.meta["render"]
         # See the board exactly as the dataset drew it.
-        self.render_config = RenderConfig(self.agent.frame_size, bool(r.get("last_move_marker", False)),
-                                          bool(r.get("coordinates", False)))
+        self.render_config = RenderConfig.from_meta(self.agent.meta, self.agent.frame_size)
         self.name = f"bc:{run}"
 
     @classmethod

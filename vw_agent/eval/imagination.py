@@ -76,8 +76,7 @@ def evaluate_agent(agent: Any, data: str | Path, *, positions: int = 200, horizo
     render = reader.meta.get("render", {})
     n = int(render["board_size"])
     komi = float(reader.meta.get("komi", 7.5))
-    cfg = RenderConfig(agent.frame_size, bool(render.get("last_move_marker", False)),
-                       bool(render.get("coordinates", False)))
+    cfg = RenderConfig.from_meta(reader.meta, agent.frame_size)
     acc = np.zeros(horizon)
     copy = np.zeros(horizon)
     legal_steps = np.zeros(horizon)
