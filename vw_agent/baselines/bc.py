@@ -55,7 +55,7 @@ class BCConfig:
     max_minutes: float | None = None  # stop after the epoch that crosses this wall-clock budget
     num_workers: int = 0  # DataLoader workers
     progress: bool = True
-    torch_threads: int = 1  # see TrainConfig.torch_threads: more threads were much slower on loaded cores
+    torch_threads: int = 1  # see SB3Config.torch_threads: more threads were much slower on loaded cores
 
     def __post_init__(self) -> None:
         if not 16 <= self.obs_size <= MAX_OBS_SIZE:
