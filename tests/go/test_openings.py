@@ -1,4 +1,4 @@
-"""The opening sampler shared by the ladder (scripted openings) and the recorder (OpeningPlayer).
+"""vw_envs.go.openings: the opening sampler shared by the ladder (scripted openings) and the recorder (OpeningPlayer).
 
 The values are pinned from the code as it was before the two copies became one: the same seeds must give
 the same openings, or recorded datasets and ladder runs would no longer reproduce.
@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 import vw_envs  # noqa: F401  (registers the ids)
-from vw_agent.data.record import OpeningPlayer
-from vw_agent.eval.ladder import opening_points, sample_opening
 from vw_envs.go.match import play_game
+from vw_envs.go.openings import OpeningPlayer, opening_points, sample_opening
 from vw_envs.players import BasePlayer
 
 POINTS_9 = [10, 11, 12, 14, 15, 16, 19, 20, 21, 23, 24, 25, 28, 29, 30, 31, 32, 33, 34, 39, 40, 41, 46, 47, 48,

@@ -53,9 +53,10 @@ from vw_envs.errors import (
     SGFError,
     SpecError,
 )
-from vw_envs.go.coords import SYMMETRIES, from_rc, star_points, to_rc
+from vw_envs.go.coords import SYMMETRIES
 from vw_envs.go.env import replay_frames
 from vw_envs.go.match import play_game
+from vw_envs.go.openings import OpeningPlayer
 from vw_envs.go.sgf import iter_sgf_file, read_sgf, transform_sgf
 from vw_envs.players import PLAYER_KINDS, kind_status, make_player, parse_spec
 from vw_envs.tabletop.policies import POLICY_KINDS, make_policy
@@ -145,47 +146,6 @@ class RecordSummary:
 def episode_seed(seed: int, k: int) -> int:
     """The seed of attempt ``k``: stable across runs, workers and resumes."""
     return int(np.random.SeedSequence([seed, k]).generate_state(1)[0] % 2**31)
-
-
-# ----------------------------------------------------------------------------- Go openings
-
-
-class OpeningPlayer:
-    """Wraps a Player: its first ``k`` moves of the game (counting both colours) are random legal moves
-    within one line of the centre or a star point, seeded by the game's seed. Deterministic engines then
-    diverge from the opening on; afterwards the wrapped player plays, having observed every move."""
-
-    def __init__(self, inner: Any, k: int):
-        self.inner, self.k = inner, k
-        self.name = inner.name
-        self.render_config = getattr(inner, "render_config", None)
-        self.rng = np.random.default_rng()
-        self._near: np.ndarray | None = None
-
-    def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
-        self.inner.reset(board_size, komi, color, seed=seed)
-        self.rng = np.random.default_rng(None if seed is None else [seed, 0x0BE1])
-        n = board_size
-        anchors = [to_rc(p, n) for p in star_points(n)] + [(n // 2, n // 2)]
-        near = {from_rc(r + dr, c + dc, n) for r, c in anchors for dr in (-1, 0, 1) for dc in (-1, 0, 1)
-                if 0 <= r + dr < n and 0 <= c + dc < n}
-        self._near = np.array(sorted(near))
-
-    def observe(self, move: int, color: str) -> None:
-        self.inner.observe(move, color)
-
-    def genmove(self, state: Any) -> int:
-        if state.move_number < self.k and self._near is not None:
-            legal = self._near[state.legal_mask[self._near]]
-            if len(legal):
-                return int(legal[self.rng.integers(len(legal))])
-        return self.inner.genmove(state)
-
-    def undo(self) -> None:
-        self.inner.undo()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 # ----------------------------------------------------------------------------- attempts (run in workers)
