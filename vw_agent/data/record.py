@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +42,7 @@ from vw_agent.data.format import (
     stack_states,
     write_meta,
 )
+from vw_agent.parallel import imap_jobs
 from vw_envs.errors import (
     DatasetError,
     EngineCrashedError,
@@ -151,19 +149,6 @@ def episode_seed(seed: int, k: int) -> int:
 # ----------------------------------------------------------------------------- attempts (run in workers)
 
 _WORKER: dict[str, Any] = {}  # per-process cache: the env and players, reused across attempts
-
-
-def _worker_init() -> None:
-    """Worker processes exit when the recorder dies (even by SIGKILL), taking their engines along."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def _close_worker() -> None:
@@ -573,7 +558,9 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
     writer: ShardWriter | None = None
     header = {"format_version": FORMAT_VERSION, "env_id": cfg.env_id, "frame_size": cfg.frame_size}
     t0 = time.perf_counter()
-    results = _results(tasks(), cfg.workers)
+    # In attempt order, so shards do not depend on --workers; at most 2 attempts per worker are in flight, so
+    # finished episodes never pile up in memory while this process compresses and writes.
+    results = imap_jobs(_run_attempt, tasks(), workers=cfg.workers, ordered=True)
     bar = tqdm(total=len(pending), unit="ep", disable=not progress, dynamic_ncols=True, file=sys.stderr,
                desc=f"record {root.name}")
     try:
@@ -636,37 +623,3 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
                          held_out_copies=stats["held_out_copies"], seconds=seconds,
                          total_episodes=meta["episodes"], total_frames=meta["frames"],
                          skipped_examples=skipped_examples)
-
-
-def _results(tasks: Iterator[tuple], workers: int) -> Any:
-    """Attempt results in attempt order; in-process, or from ``workers`` spawned processes.
-
-    At most 2 attempts per worker are in flight, so finished episodes never pile up in memory while the
-    main process compresses and writes.
-    """
-    if workers <= 1:
-        return (_run_attempt(t) for t in tasks)
-    return _PoolResults(tasks, workers)
-
-
-class _PoolResults:
-    def __init__(self, tasks: Iterator[tuple], workers: int):
-        import multiprocessing as mp
-
-        # spawn, not fork: workers start clean (no inherited threads, pybullet or engine pipes).
-        self.pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
-        self.tasks = tasks
-        self.window = 2 * workers
-
-    def __iter__(self):
-        inflight: deque = deque()
-        for t in self.tasks:
-            inflight.append(self.pool.apply_async(_run_attempt, (t,)))
-            if len(inflight) >= self.window:
-                yield inflight.popleft().get()
-        while inflight:
-            yield inflight.popleft().get()
-
-    def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()
