@@ -70,7 +70,7 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
 
             raise BaselineError(f"--algo {algo} needs --env; valid: {', '.join(vw_envs.ENV_IDS)}")
         # lazy: command modules import only click, so vw-agent --help stays fast
-        from vw_agent.baselines.sb3 import TrainConfig
+        from vw_agent.baselines.sb3 import SB3Config
         from vw_agent.baselines.sb3 import train as train_sb3
 
         hp = {}
@@ -81,7 +81,7 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
             import yaml
 
             hp[key.strip()] = yaml.safe_load(value)
-        summary = train_sb3(TrainConfig(
+        summary = train_sb3(SB3Config(
             algo=algo, env_id=env_id, out=out, timesteps=timesteps, seed=seed, opponent=opponent,
             self_play=self_play, selfplay_every=selfplay_every, n_envs=n_envs, obs_size=obs_size,
             eval_freq=eval_freq, eval_episodes=eval_episodes, checkpoint_freq=checkpoint_freq,
@@ -105,7 +105,7 @@ def eval_(run, episodes, opponent, model, seed, score_move_cap) -> None:
     # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.baselines.sb3 import evaluate_run
 
-    torch.set_num_threads(1)  # one policy forward per move: extra threads only contend (see TrainConfig)
+    torch.set_num_threads(1)  # one policy forward per move: extra threads only contend (see SB3Config)
     res = evaluate_run(run, episodes, opponent=opponent, seed=seed, model=model, score_move_cap=score_move_cap)
     rate = "win_rate" if "win_rate" in res else "success_rate"
     click.echo(f"{res['env_id']}: reward {res['mean_reward']:.3f} ± {res['std_reward']:.3f}, "

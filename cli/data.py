@@ -68,30 +68,14 @@ def export(root: str, ep_id: int, gif_path: str | None, mp4_path: str | None, sg
            fps: float) -> None:
     """Export one episode as GIF, MP4 and/or SGF."""
     # lazy: command modules import only click, so vw-agent --help stays fast
-    from vw_agent.data.format import DatasetReader
-    from vw_envs.errors import DatasetError
-    from vw_envs.fileio import atomic_path, write_gif, write_text_atomic
+    from vw_agent.data.export import export_episode
 
     if not (gif_path or mp4_path or sgf_path):
         raise click.UsageError("give at least one of --gif, --mp4, --sgf")
-    reader = DatasetReader(root)
-    ref = reader.ref(ep_id)
-    attrs = reader.attrs(ep_id)
-    if sgf_path:
-        if not attrs.get("sgf"):
-            raise DatasetError(f"{root}/{ref.file}: episode {ep_id} has no SGF (not a Go episode)")
-        write_text_atomic(sgf_path, attrs["sgf"] + "\n")
-        click.echo(f"SGF: {sgf_path}")
-    if gif_path or mp4_path:
-        frames = reader.frames(ep_id)
-        if gif_path:
-            write_gif(gif_path, frames, fps=fps)
-            click.echo(f"GIF: {gif_path} ({len(frames)} frames)")
-        if mp4_path:
-            import imageio.v2 as imageio
-
-            with atomic_path(mp4_path) as tmp:
-                # macro_block_size=1 keeps odd frame sizes as they are instead of resizing them.
-                imageio.mimsave(tmp, list(frames), format="FFMPEG", fps=fps, macro_block_size=1)
-            click.echo(f"MP4: {mp4_path} ({len(frames)} frames)")
-    reader.close()
+    done = export_episode(root, ep_id, gif=gif_path, mp4=mp4_path, sgf=sgf_path, fps=fps)
+    if done.sgf:
+        click.echo(f"SGF: {done.sgf}")
+    if done.gif:
+        click.echo(f"GIF: {done.gif} ({done.frames} frames)")
+    if done.mp4:
+        click.echo(f"MP4: {done.mp4} ({done.frames} frames)")

@@ -141,9 +141,7 @@ class VideoWorldAgent:
     @property
     def render_config(self):
         """The Go renderer settings of the training video: the agent must see boards drawn the same way."""
-        render = (self.info.get("data") or {}).get("render") or {}
-        return RenderConfig(self.frame_size, bool(render.get("last_move_marker", False)),
-                            bool(render.get("coordinates", False)))
+        return RenderConfig.from_meta(self.info.get("data"), self.frame_size)
 
     def reseed(self, seed: int) -> None:
         self.generator.manual_seed(seed)

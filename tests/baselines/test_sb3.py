@@ -15,7 +15,7 @@ from vw_agent.baselines import BaselineError
 from vw_agent.baselines.sb3 import (
     FramePipeline,
     SB3Agent,
-    TrainConfig,
+    SB3Config,
     algo_class,
     evaluate_run,
     hyperparams_for,
@@ -41,14 +41,14 @@ TINY: dict[str, dict] = {
 CASES = [("ppo", GO9), ("dqn", GO9), ("maskable-ppo", GO9), ("ppo", DRAWER), ("sac", DRAWER)]
 
 
-def tiny_config(algo: str, env_id: str, out, **kw) -> TrainConfig:
+def tiny_config(algo: str, env_id: str, out, **kw) -> SB3Config:
     hp = dict(TINY[algo])
     if env_id.startswith("VideoGo"):
         hp["env_kwargs"] = {"max_moves": 12}
     else:
         hp["env_kwargs"] = {"reward_type": "dense"}
     kw.setdefault("timesteps", 32)
-    return TrainConfig(algo, env_id, str(out), eval_freq=kw.pop("eval_freq", 0), checkpoint_freq=0, subproc=False,
+    return SB3Config(algo, env_id, str(out), eval_freq=kw.pop("eval_freq", 0), checkpoint_freq=0, subproc=False,
                        progress=False, hyperparams=hp, **kw)
 
 
@@ -72,8 +72,8 @@ def test_learn_save_load_same_predict(algo, env_id, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "sb3" and config["config"]["algo"] == algo and config["hyperparams"]["n_envs"]
 
-    r = resolve(TrainConfig(algo, env_id, str(out), hyperparams=config["config"]["hyperparams"]))
-    venv = make_vec(TrainConfig(algo, env_id, str(out)), r["env_kwargs"], 1, r["frame_stack"], 0, False)
+    r = resolve(SB3Config(algo, env_id, str(out), hyperparams=config["config"]["hyperparams"]))
+    venv = make_vec(SB3Config(algo, env_id, str(out)), r["env_kwargs"], 1, r["frame_stack"], 0, False)
     obs = np.concatenate([venv.reset()] + [venv.step(np.array([venv.action_space.sample()]))[0] for _ in range(3)])
     venv.close()
     assert obs.shape[1:] == (3 * r["frame_stack"], 64, 64)
@@ -107,12 +107,12 @@ def test_max_minutes_stops_training_and_still_saves(tmp_path):
     assert (out / "model.zip").exists() and json.loads((out / "summary.json").read_text()) == summary
     assert train(tiny_config("ppo", GO9, tmp_path / "full"))["stopped_by_time"] is False
     with pytest.raises(BaselineError, match="max_minutes must be > 0"):
-        TrainConfig("ppo", GO9, "x", max_minutes=0)
+        SB3Config("ppo", GO9, "x", max_minutes=0)
 
 
 def test_frame_pipeline_matches_vec_frame_stack(tmp_path):
     """The players' preprocessing is the training envs' one: same frames, same stack."""
-    cfg = TrainConfig("ppo", GO9, str(tmp_path))
+    cfg = SB3Config("ppo", GO9, str(tmp_path))
     kwargs = {"frame_size": 64, "opponent": "random", "max_moves": 20}
     venv = make_vec(cfg, kwargs, 1, 3, 5, False)
     raw = gym.make(GO9, **kwargs)
@@ -192,9 +192,9 @@ def test_errors_list_valid_choices(algo, env_id, needle):
     message = str(e.value)
     assert "\n" not in message and ("valid: " in message or f"algorithms for {env_id}: ppo" in message)
     with pytest.raises(BaselineError, match="unknown algorithm 'a2c'; valid: ppo, dqn, maskable-ppo, sac, bc"):
-        TrainConfig("a2c", GO9, "x")
+        SB3Config("a2c", GO9, "x")
     with pytest.raises(BaselineError, match="obs_size must be in 36..84"):
-        TrainConfig("ppo", GO9, "x", obs_size=128)
+        SB3Config("ppo", GO9, "x", obs_size=128)
 
 
 def test_player_spec_errors(tmp_path):

@@ -57,3 +57,15 @@ def test_point_at_inverts_layout():
 def test_frame_size_bounds():
     with pytest.raises(ValueError, match="64..512"):
         RenderConfig(frame_size=32)
+
+
+def test_render_config_from_meta():
+    """One reading of a dataset's look: its render entry, at the dataset's side or at a given one."""
+    meta = {"frame_size": 64, "render": {"frame_size": 64, "last_move_marker": True, "coordinates": False,
+                                         "board_size": 9}}
+    assert RenderConfig.from_meta(meta) == RenderConfig(64, last_move_marker=True)
+    assert RenderConfig.from_meta(meta, frame_size=128) == RenderConfig(128, last_move_marker=True)
+    assert RenderConfig.from_meta({"render": {"coordinates": True}}, 96) == RenderConfig(96, coordinates=True)
+    assert RenderConfig.from_meta(None, 64) == RenderConfig(64)  # a checkpoint without dataset provenance
+    with pytest.raises(ValueError, match="frame_size"):
+        RenderConfig.from_meta({"render": {}})

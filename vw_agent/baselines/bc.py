@@ -55,7 +55,7 @@ class BCConfig:
     max_minutes: float | None = None  # stop after the epoch that crosses this wall-clock budget
     num_workers: int = 0  # DataLoader workers
     progress: bool = True
-    torch_threads: int = 1  # see TrainConfig.torch_threads: more threads were much slower on loaded cores
+    torch_threads: int = 1  # see SB3Config.torch_threads: more threads were much slower on loaded cores
 
     def __post_init__(self) -> None:
         if not 16 <= self.obs_size <= MAX_OBS_SIZE:
@@ -268,10 +268,8 @@ class BCPlayer(BasePlayer):
         self.agent = BCAgent(run, deterministic=greedy, seed=seed)
         if not self.agent.env_id.startswith(GO_PREFIX):
             raise BaselineError(f"{run}: trained on {self.agent.env_id} data; as a Go player use a Go dataset's run")
-        r = self.agent.meta["render"]
         # See the board exactly as the dataset drew it.
-        self.render_config = RenderConfig(self.agent.frame_size, bool(r.get("last_move_marker", False)),
-                                          bool(r.get("coordinates", False)))
+        self.render_config = RenderConfig.from_meta(self.agent.meta, self.agent.frame_size)
         self.name = f"bc:{run}"
 
     @classmethod

@@ -141,7 +141,7 @@ def make_env(env_id: str, env_kwargs: dict[str, Any], obs_size: int, score_move_
     if str(env_kwargs.get("opponent", "")).startswith(("sb3:", "bc:")):
         import torch
 
-        torch.set_num_threads(1)  # a network opponent in a worker process (see TrainConfig.torch_threads)
+        torch.set_num_threads(1)  # a network opponent in a worker process (see SB3Config.torch_threads)
     env = gym.make(env_id, **env_kwargs)
     if env.observation_space.shape[0] != obs_size:
         from gymnasium.wrappers import ResizeObservation
@@ -156,7 +156,7 @@ def make_env(env_id: str, env_kwargs: dict[str, Any], obs_size: int, score_move_
     return env
 
 
-def make_vec(cfg: TrainConfig, env_kwargs: dict[str, Any], n_envs: int, frame_stack: int, seed: int,
+def make_vec(cfg: SB3Config, env_kwargs: dict[str, Any], n_envs: int, frame_stack: int, seed: int,
              subproc: bool, score_move_cap: bool = False) -> Any:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack, VecTransposeImage
@@ -175,7 +175,7 @@ def make_vec(cfg: TrainConfig, env_kwargs: dict[str, Any], n_envs: int, frame_st
 
 
 @dataclass
-class TrainConfig:
+class SB3Config:
     """One SB3 baseline run; saved as ``config.json`` in the run folder."""
 
     algo: str
@@ -215,7 +215,7 @@ class TrainConfig:
             raise BaselineError(f"--self-play is for the Go envs, not {self.env_id}")
 
 
-def resolve(cfg: TrainConfig) -> dict[str, Any]:
+def resolve(cfg: SB3Config) -> dict[str, Any]:
     """The YAML settings plus overrides, with env kwargs and the frozen self-play opponent filled in."""
     base = hyperparams_for(cfg.algo, cfg.env_id)
     hp = {**base, **cfg.hyperparams}
@@ -236,7 +236,7 @@ def resolve(cfg: TrainConfig) -> dict[str, Any]:
             "timesteps": int(cfg.timesteps or hp.get("n_timesteps", 100_000))}
 
 
-def _callbacks(cfg: TrainConfig, run: Path, eval_env: Any, n_envs: int, total: int,
+def _callbacks(cfg: SB3Config, run: Path, eval_env: Any, n_envs: int, total: int,
                deadline: float | None = None) -> list[Any]:
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
 
@@ -302,12 +302,12 @@ def save_atomic(model: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
+def train(cfg: SB3Config) -> dict[str, Any]:
     """Train one baseline into ``cfg.out``; returns (and writes) ``summary.json``."""
     return train_model(cfg)[1]
 
 
-def train_model(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
+def train_model(cfg: SB3Config) -> tuple[Any, dict[str, Any]]:
     """:func:`train`, also returning the trained SB3 model (as it is in memory, before any reload)."""
     import torch
 

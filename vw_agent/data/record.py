@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +42,7 @@ from vw_agent.data.format import (
     stack_states,
     write_meta,
 )
+from vw_agent.parallel import imap_jobs
 from vw_envs.errors import (
     DatasetError,
     EngineCrashedError,
@@ -53,9 +51,10 @@ from vw_envs.errors import (
     SGFError,
     SpecError,
 )
-from vw_envs.go.coords import SYMMETRIES, from_rc, star_points, to_rc
+from vw_envs.go.coords import SYMMETRIES
 from vw_envs.go.env import replay_frames
 from vw_envs.go.match import play_game
+from vw_envs.go.openings import OpeningPlayer
 from vw_envs.go.sgf import iter_sgf_file, read_sgf, transform_sgf
 from vw_envs.players import PLAYER_KINDS, kind_status, make_player, parse_spec
 from vw_envs.tabletop.policies import POLICY_KINDS, make_policy
@@ -147,63 +146,9 @@ def episode_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([seed, k]).generate_state(1)[0] % 2**31)
 
 
-# ----------------------------------------------------------------------------- Go openings
-
-
-class OpeningPlayer:
-    """Wraps a Player: its first ``k`` moves of the game (counting both colours) are random legal moves
-    within one line of the centre or a star point, seeded by the game's seed. Deterministic engines then
-    diverge from the opening on; afterwards the wrapped player plays, having observed every move."""
-
-    def __init__(self, inner: Any, k: int):
-        self.inner, self.k = inner, k
-        self.name = inner.name
-        self.render_config = getattr(inner, "render_config", None)
-        self.rng = np.random.default_rng()
-        self._near: np.ndarray | None = None
-
-    def reset(self, board_size: int, komi: float, color: str, *, seed: int | None = None) -> None:
-        self.inner.reset(board_size, komi, color, seed=seed)
-        self.rng = np.random.default_rng(None if seed is None else [seed, 0x0BE1])
-        n = board_size
-        anchors = [to_rc(p, n) for p in star_points(n)] + [(n // 2, n // 2)]
-        near = {from_rc(r + dr, c + dc, n) for r, c in anchors for dr in (-1, 0, 1) for dc in (-1, 0, 1)
-                if 0 <= r + dr < n and 0 <= c + dc < n}
-        self._near = np.array(sorted(near))
-
-    def observe(self, move: int, color: str) -> None:
-        self.inner.observe(move, color)
-
-    def genmove(self, state: Any) -> int:
-        if state.move_number < self.k and self._near is not None:
-            legal = self._near[state.legal_mask[self._near]]
-            if len(legal):
-                return int(legal[self.rng.integers(len(legal))])
-        return self.inner.genmove(state)
-
-    def undo(self) -> None:
-        self.inner.undo()
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 # ----------------------------------------------------------------------------- attempts (run in workers)
 
 _WORKER: dict[str, Any] = {}  # per-process cache: the env and players, reused across attempts
-
-
-def _worker_init() -> None:
-    """Worker processes exit when the recorder dies (even by SIGKILL), taking their engines along."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def _close_worker() -> None:
@@ -613,7 +558,9 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
     writer: ShardWriter | None = None
     header = {"format_version": FORMAT_VERSION, "env_id": cfg.env_id, "frame_size": cfg.frame_size}
     t0 = time.perf_counter()
-    results = _results(tasks(), cfg.workers)
+    # In attempt order, so shards do not depend on --workers; at most 2 attempts per worker are in flight, so
+    # finished episodes never pile up in memory while this process compresses and writes.
+    results = imap_jobs(_run_attempt, tasks(), workers=cfg.workers, ordered=True)
     bar = tqdm(total=len(pending), unit="ep", disable=not progress, dynamic_ncols=True, file=sys.stderr,
                desc=f"record {root.name}")
     try:
@@ -676,37 +623,3 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
                          held_out_copies=stats["held_out_copies"], seconds=seconds,
                          total_episodes=meta["episodes"], total_frames=meta["frames"],
                          skipped_examples=skipped_examples)
-
-
-def _results(tasks: Iterator[tuple], workers: int) -> Any:
-    """Attempt results in attempt order; in-process, or from ``workers`` spawned processes.
-
-    At most 2 attempts per worker are in flight, so finished episodes never pile up in memory while the
-    main process compresses and writes.
-    """
-    if workers <= 1:
-        return (_run_attempt(t) for t in tasks)
-    return _PoolResults(tasks, workers)
-
-
-class _PoolResults:
-    def __init__(self, tasks: Iterator[tuple], workers: int):
-        import multiprocessing as mp
-
-        # spawn, not fork: workers start clean (no inherited threads, pybullet or engine pipes).
-        self.pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
-        self.tasks = tasks
-        self.window = 2 * workers
-
-    def __iter__(self):
-        inflight: deque = deque()
-        for t in self.tasks:
-            inflight.append(self.pool.apply_async(_run_attempt, (t,)))
-            if len(inflight) >= self.window:
-                yield inflight.popleft().get()
-        while inflight:
-            yield inflight.popleft().get()
-
-    def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()

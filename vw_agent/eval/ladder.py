@@ -29,11 +29,11 @@ from vw_agent.eval.elo import fit_games
 from vw_agent.parallel import run_jobs
 from vw_envs.errors import SpecError, VWError
 from vw_envs.fileio import write_text_atomic
-from vw_envs.go.coords import RESIGN, from_rc, star_points, to_rc
+from vw_envs.go.coords import RESIGN
 from vw_envs.go.env import VideoGoEnv
 from vw_envs.go.katago import close_engines
 from vw_envs.go.match import play_game
-from vw_envs.go.rules import GoGame
+from vw_envs.go.openings import sample_opening
 from vw_envs.players import PLAYER_KINDS, make_player, parse_spec
 
 # ----------------------------------------------------------------------------- config and specs
@@ -135,35 +135,6 @@ class GameTask:
     white: str
     seed: int
     opening: tuple[int, ...]
-
-
-def opening_points(n: int) -> list[int]:
-    """Points within one step (king's move) of the centre or a star point."""
-    anchors = {*star_points(n), from_rc(n // 2, n // 2, n)}
-    pts = set()
-    for a in anchors:
-        r, c = to_rc(a, n)
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                if 0 <= r + dr < n and 0 <= c + dc < n:
-                    pts.add(from_rc(r + dr, c + dc, n))
-    return sorted(pts)
-
-
-def sample_opening(n: int, rng: np.random.Generator, lo: int, hi: int) -> tuple[int, ...]:
-    """k in lo..hi alternating moves (Black first), each uniform over legal :func:`opening_points`."""
-    g = GoGame(n)
-    pts = opening_points(n)
-    moves = []
-    for i in range(int(rng.integers(lo, hi + 1))):
-        mask = g.legal_mask()
-        legal = [p for p in pts if mask[p]]
-        if not legal:
-            break
-        m = int(legal[rng.integers(len(legal))])
-        g.play(m, "black" if i % 2 == 0 else "white")
-        moves.append(m)
-    return tuple(moves)
 
 
 def make_tasks(cfg: LadderConfig) -> list[GameTask]:

@@ -51,6 +51,25 @@ class RenderConfig:
         if not 64 <= int(self.frame_size) <= 512:
             raise ValueError(f"frame_size must be in 64..512, got {self.frame_size}")
 
+    @classmethod
+    def from_meta(cls, meta: dict | None, frame_size: int | None = None) -> RenderConfig:
+        """The look a dataset's frames were drawn with, from its ``meta.json`` (or a checkpoint's copy of it).
+
+        Args:
+            meta: the dataset metadata; its ``render`` entry holds ``last_move_marker`` and ``coordinates``
+                (both off when absent, as in the default style).
+            frame_size: the side to draw at (e.g. the agent's); None: the dataset's ``frame_size``.
+
+        >>> RenderConfig.from_meta({"frame_size": 64, "render": {"last_move_marker": True}})
+        RenderConfig(frame_size=64, last_move_marker=True, coordinates=False)
+        """
+        meta = meta or {}
+        render = meta.get("render") or {}
+        size = frame_size if frame_size is not None else meta.get("frame_size", render.get("frame_size"))
+        if size is None:
+            raise ValueError("the metadata names no frame_size; pass frame_size")
+        return cls(int(size), bool(render.get("last_move_marker", False)), bool(render.get("coordinates", False)))
+
 
 @dataclass(frozen=True)
 class _Layout:
