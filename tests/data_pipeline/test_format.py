@@ -131,7 +131,8 @@ def test_open_dataset_handles_are_bounded(sgf_dataset, monkeypatch):
 
 def test_silently_changed_frames_fail_their_content_hash(sgf_dataset, tmp_path):
     """A change the file format itself does not notice (valid HDF5, valid gzip, other pixels) is caught by the
-    episode's content hash on whole-episode reads and by `data info --check`, never on windowed reads."""
+    episode's content hash on whole-episode reads and by `data info --check`. Frame reads skip it: the hash covers
+    the actions, which the video-only path must not need (test_loader strips them)."""
     import h5py
 
     ds = tmp_path / "ds"
@@ -141,9 +142,9 @@ def test_silently_changed_frames_fail_their_content_hash(sgf_dataset, tmp_path):
     with h5py.File(ds / "shard_00000.h5", "r+") as f:
         f["data/ep_0/frames"][1, 10, 10] = 255 - f["data/ep_0/frames"][1, 10, 10]  # one pixel flipped
     reader = DatasetReader(ds)
-    assert reader.frames(0, 0, 3).shape[0] == 3  # windowed: not checked
+    assert reader.frames(0, 0, 3).shape[0] == 3  # frames alone: not checked
     reader.verify(1)  # the other episodes still match
-    for read in (lambda: reader.frames(0), lambda: reader.episode(0), lambda: reader.verify(0)):
+    for read in (lambda: reader.episode(0), lambda: reader.verify(0)):
         with pytest.raises(DatasetError, match="shard_00000.h5: episode 0 does not match its content hash"):
             read()
     _one_line_exit_2(vw_agent("data", "info", str(ds), "--check"), "shard_00000.h5", "episode 0 does not match")

@@ -35,6 +35,7 @@ def export_episode(root: str | os.PathLike, ep_id: int, *, gif: str | None = Non
     reader = DatasetReader(root)
     try:
         ref = reader.ref(ep_id)
+        reader.verify(ep_id)  # a whole-episode read: against the content hash, before anything is written
         attrs = reader.attrs(ep_id)
         out = ExportSummary(frames=0)
         if sgf:

@@ -450,19 +450,12 @@ class DatasetReader:
             raise DatasetError(f"{path}: corrupt or truncated shard, episode {ref.id} ({_short(e)})") from None
 
     def frames(self, ep_id: int, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Frames [start, stop) of an episode, (T, H, W, 3) uint8.
-
-        A whole-episode read (``start=0``, no ``stop``) is checked against the episode's content hash (which
-        covers frames and actions, so the actions are read for the check alone, ~1 ms an episode); windowed reads
-        are not.
-        """
+        """Frames [start, stop) of an episode, (T, H, W, 3) uint8. Reads nothing but frames, so the video-only
+        path works on shards without actions; it does not check the content hash (which covers the actions too):
+        :meth:`episode`, :meth:`verify` and ``vw-agent data info --check`` do."""
         ref = self.ref(ep_id)
         with self._reading(ref, dataset="frames") as d:
-            frames = d[start:stop]
-        if start == 0 and stop is None:
-            with self._reading(ref, dataset="actions") as d:
-                self._verify(ref, frames, d[()])
-        return frames
+            return d[start:stop]
 
     def actions(self, ep_id: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Actions [start, stop) of an episode (the labelled path only)."""
