@@ -285,8 +285,17 @@ class LatentDynamicsModel(nn.Module):
         ctx = rearrange(x, "b t n dim -> b (t n) dim")
         cross = self.cross_mask  # (s, t n), True = may not attend
         if visible is not None:
+            # Attention over the visible tokens alone: a window shows a few changed tokens of its 2 x 81, so
+            # gathering them (k = the most any window of the batch shows, the rest padded and hidden) gives the same
+            # softmax as masking all the others, at a fraction of the key/value projections' cost (encoding 9x9
+            # windows ran at 250 a second on one core with the whole context). Attention is blind to key order.
+            vis = rearrange(visible, "b t n -> b (t n)")
+            k = max(int(vis.sum(1).max()), 1)
+            order = torch.sort(vis.to(torch.uint8), dim=1, descending=True, stable=True).indices[:, :k]  # (b k)
+            ctx = torch.gather(ctx, 1, repeat(order, "b k -> b k dim", dim=ctx.shape[-1]))
+            hidden = torch.gather(repeat(cross, "s n -> b s n", b=b), 2, repeat(order, "b k -> b s k", s=cross.shape[0]))
+            hidden = hidden | ~rearrange(torch.gather(vis, 1, order), "b k -> b 1 k")  # padding: hidden
             ctx = torch.cat([self.null_ctx.expand(b, -1, -1), ctx], dim=1)
-            hidden = cross[None] | ~rearrange(visible, "b t n -> b 1 (t n)")  # (b s tn)
             hidden = torch.cat([torch.zeros_like(hidden[:, :, :1]), hidden], dim=2)  # the null token: always seen
             cross = repeat(hidden, "b s n -> (b nh) s n", nh=self.config.heads)
         q = repeat(self.queries, "s dim -> b s dim", b=b)
