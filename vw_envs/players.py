@@ -355,4 +355,4 @@ register_player_kind(PlayerKind(
     "KataGo from katrain: pip install --no-deps katrain==1.20.0; OpenCL: sudo apt-get install "
     "ocl-icd-libopencl1 pocl-opencl-icd",
     "KataGo's analysis engine: policy[,temperature=T] (raw policy), visits=V (search), rank=18k..3d "
-    "(KaTrain's rank bot); timeout=", check="vw_envs.go.katago:check_installed"))
+    "(KaTrain's rank bot); timeout=", check="vw_envs.go.katago_install:check_installed"))
