@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import needs_gnugo
 from tests.data_pipeline.conftest import KATAGO3, ROOT, vw_agent
-from vw_agent.data.format import DatasetReader, read_meta
+from vw_agent.data.format import read_meta
+from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
 from vw_envs.go.env import VideoGoEnv, replay_frames
 from vw_envs.go.sgf import iter_sgf_file, read_sgf
