@@ -341,7 +341,7 @@ register_player_kind(PlayerKind(
     "gtp", "vw_envs.go.gtp:GTPPlayer", "gtp:gnugo --mode gtp --level 1", "the GTP program named",
     "any GTP v2 engine, started by the command line after 'gtp:' (quote it in the shell)"))
 register_player_kind(PlayerKind(
-    "sb3", "vw_agent.baselines.sb3:SB3Player", "sb3:runs/ppo-go9", "stable-baselines3, sb3-contrib",
+    "sb3", "vw_agent.baselines.sb3_agent:SB3Player", "sb3:runs/ppo-go9", "stable-baselines3, sb3-contrib",
     "a trained SB3 baseline run (vw-agent baseline train); illegal moves masked; run=,model=,greedy=,reload="))
 register_player_kind(PlayerKind(
     "bc", "vw_agent.baselines.bc:BCPlayer", "bc:runs/bc-go9", "torch",
