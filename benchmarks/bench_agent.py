@@ -57,17 +57,9 @@ def move_times(player, moves: int, seed: int = 0) -> tuple[list[float], int]:
 def train_throughput(run: str, data: str, steps: int) -> dict[str, float]:
     """Items per second of each stage's training step (the unit the progress bar shows)."""
     from vw_agent.checkpoint import STAGES, build_model, checkpoint_path, load_checkpoint, load_frozen
-    from vw_agent.data.format import TokenCache
+    from vw_agent.data.tokens import TokenCache, cache_frame_tokens, cache_sequences
     from vw_agent.presets import get_preset
-    from vw_agent.train import (
-        StageLoss,
-        TrainConfig,
-        _batch,
-        _dataset,
-        _throughput_unit,
-        cache_frame_tokens,
-        cache_sequences,
-    )
+    from vw_agent.train import StageLoss, TrainConfig, _batch, _dataset, _throughput_unit
 
     preset_name = load_checkpoint(checkpoint_path(run, "idm"), stage="idm")["preset"]
     preset = get_preset(preset_name)

@@ -103,7 +103,7 @@ def eval_(run, episodes, opponent, model, seed, score_move_cap) -> None:
     import torch
 
     # lazy: command modules import only click, so vw-agent --help stays fast
-    from vw_agent.baselines.sb3 import evaluate_run
+    from vw_agent.baselines.sb3_agent import evaluate_run
 
     torch.set_num_threads(1)  # one policy forward per move: extra threads only contend (see SB3Config)
     res = evaluate_run(run, episodes, opponent=opponent, seed=seed, model=model, score_move_cap=score_move_cap)

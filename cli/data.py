@@ -19,7 +19,8 @@ def data() -> None:
 def info(root: str, check: bool) -> None:
     """Episodes, frames, bytes, splits, duplicates and sources of a dataset."""
     # lazy: command modules import only click, so vw-agent --help stays fast
-    from vw_agent.data.format import check_dataset, read_meta
+    from vw_agent.data.format import read_meta
+    from vw_agent.data.reader import check_dataset
 
     meta = read_meta(root)
     checked = check_dataset(root) if check else None

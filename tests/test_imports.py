@@ -170,7 +170,7 @@ def test_a_cycle_in_the_real_graph_would_be_found():
 def test_the_graph_is_read():
     graph = import_graph()
     assert "vw_envs.go.rules" in graph["vw_envs.go.env"]  # a top-level import
-    assert "vw_agent.baselines.bc" in graph["vw_agent.baselines.sb3"]  # inside evaluate_run (lazy: torch)
+    assert "vw_agent.baselines.bc" in graph["vw_agent.baselines.sb3_agent"]  # inside evaluate_run (lazy: torch)
     assert len(graph) > 40
 
 

@@ -1,10 +1,9 @@
 """Training of every stage, in order, with atomic checkpoints that hold the config, and resume.
 
 * ``tokenizer``: single frames.
-* ``ldm``: windows of H+1 frames; video only, never actions. An LDM in the token space reads the frozen
-  tokenizer's ids of those frames from a frame-token cache (``<data>/tokens/frames-<digest>/``), filled once.
-* ``transformer``: reads a token cache (``<data>/tokens/seq-<digest>/``) holding, per frame, the frozen
-  tokenizer's ids and the frozen LDM's H codes of frames t..t+H; it is filled once, before the first step.
+* ``ldm``: windows of H+1 frames; video only, never actions. In the token space it reads the frame-token cache.
+* ``transformer``: reads the sequence cache (per frame, the frozen tokenizer's ids and the frozen LDM's H codes
+  of frames t..t+H). Both caches (:mod:`vw_agent.data.tokens`) are filled once, before the first step.
   Its condition token is whose turn it is (Go) or the episode's task (tabletop:
   :func:`vw_agent.checkpoint.tabletop_task_ids`).
 * ``idm``: the seeded labelled share of episodes (``label_fraction``), with codes from the frozen LDM.
@@ -22,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -47,10 +45,10 @@ from vw_agent.checkpoint import (
     save_checkpoint,
     state_digest,
     tabletop_task_ids,
-    weights_digest,
 )
-from vw_agent.data.format import DatasetReader, TokenCache
 from vw_agent.data.loader import WindowConfig, WindowDataset, rank_and_world
+from vw_agent.data.reader import DatasetReader
+from vw_agent.data.tokens import TokenCache, cache_frame_tokens, cache_sequences
 from vw_agent.eval.imagination import evaluate_agent
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.metrics import board_accuracy
@@ -118,58 +116,6 @@ def _dataset(cfg: TrainConfig, preset: Preset, split: str, tokens: str | None = 
                                                 label_fraction=cfg.label_fraction if split == "train" else 1.0,
                                                 label_seed=cfg.label_seed, tokens=tokens),
                          frame_size=preset.tokenizer.frame_size)
-
-
-def _cache_name(prefix: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A cache's name (``<prefix>-<digest of info>``) and info as its JSON reads back (tuples as lists)."""
-    info = json.loads(json.dumps(info))
-    return prefix + "-" + hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:12], info
-
-
-@torch.no_grad()
-def cache_frame_tokens(tok: FrameTokenizer, root: str | Path, batch_size: int = 32) -> str:
-    """Fill the frame-token cache once; return its name (``frames-<digest of the frozen tokenizer>``).
-
-    Row t of episode k holds frame t's g*g token ids. Cached episodes are skipped on a rerun. The LDM in the
-    token space trains on it, and the transformer's cache is built from it.
-    """
-    reader = DatasetReader(root, frame_size=tok.config.frame_size)
-    name, info = _cache_name("frames", {"tokenizer": asdict(tok.config), "tokenizer_weights": weights_digest(tok)})
-    cache = TokenCache(root, name, config=info)
-    for ep in reader.split_ids(None):
-        if cache.has(ep):
-            continue
-        frames = torch.from_numpy(reader.frames(ep))  # (n, h, w, c) uint8
-        ids = torch.cat([tok.encode(frames[a:a + batch_size]).flatten(1) for a in range(0, len(frames), batch_size)])
-        cache.write(ep, ids.numpy().astype(np.int32))
-    reader.close()
-    return name
-
-
-@torch.no_grad()
-def cache_sequences(tok: FrameTokenizer, ldm: LatentDynamicsModel, root: str | Path, batch_size: int = 32) -> str:
-    """Fill the transformer's token cache once; return its name (``seq-<digest of both frozen models>``).
-
-    Row t of episode k holds frame t's token ids (g of them), then the LDM's H codes of frames t..t+H
-    (-1 for the last H frames, which have no H frames after them). Cached episodes are skipped on a rerun.
-    """
-    frame_tokens = TokenCache(root, cache_frame_tokens(tok, root, batch_size))
-    reader = DatasetReader(root, frame_size=tok.config.frame_size)
-    name, info = _cache_name("seq", {"tokenizer": asdict(tok.config), "tokenizer_weights": weights_digest(tok),
-                                     "ldm": asdict(ldm.config), "ldm_weights": weights_digest(ldm)})
-    cache = TokenCache(root, name, config=info)
-    h = ldm.config.horizon
-    for ep in reader.split_ids(None):
-        if cache.has(ep):
-            continue
-        ids = torch.from_numpy(frame_tokens.read(ep)).long()  # (n, g*g)
-        n = len(ids)
-        codes = torch.full((n, h), -1, dtype=torch.long)
-        codes[: max(n - h, 0)] = ldm.encode_video(ids if ldm.tokens else torch.from_numpy(reader.frames(ep)),
-                                                  batch_size)
-        cache.write(ep, torch.cat([ids, codes], dim=1).numpy().astype(np.int32))
-    reader.close()
-    return name
 
 
 def episode_conds(root: str | Path, meta: dict[str, Any], cond_vocab: int) -> dict[int, int] | None:

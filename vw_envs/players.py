@@ -341,7 +341,7 @@ register_player_kind(PlayerKind(
     "gtp", "vw_envs.go.gtp:GTPPlayer", "gtp:gnugo --mode gtp --level 1", "the GTP program named",
     "any GTP v2 engine, started by the command line after 'gtp:' (quote it in the shell)"))
 register_player_kind(PlayerKind(
-    "sb3", "vw_agent.baselines.sb3:SB3Player", "sb3:runs/ppo-go9", "stable-baselines3, sb3-contrib",
+    "sb3", "vw_agent.baselines.sb3_agent:SB3Player", "sb3:runs/ppo-go9", "stable-baselines3, sb3-contrib",
     "a trained SB3 baseline run (vw-agent baseline train); illegal moves masked; run=,model=,greedy=,reload="))
 register_player_kind(PlayerKind(
     "bc", "vw_agent.baselines.bc:BCPlayer", "bc:runs/bc-go9", "torch",
@@ -355,4 +355,4 @@ register_player_kind(PlayerKind(
     "KataGo from katrain: pip install --no-deps katrain==1.20.0; OpenCL: sudo apt-get install "
     "ocl-icd-libopencl1 pocl-opencl-icd",
     "KataGo's analysis engine: policy[,temperature=T] (raw policy), visits=V (search), rank=18k..3d "
-    "(KaTrain's rank bot); timeout=", check="vw_envs.go.katago:check_installed"))
+    "(KaTrain's rank bot); timeout=", check="vw_envs.go.katago_install:check_installed"))

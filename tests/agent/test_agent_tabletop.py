@@ -13,7 +13,7 @@ import vw_envs  # noqa: F401  (registers the ids)
 from vw_agent.agent import export_run
 from vw_agent.agent_tabletop import VideoWorldPolicy
 from vw_agent.checkpoint import STAGES, tabletop_task_ids
-from vw_agent.data.format import DatasetReader
+from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
 from vw_agent.eval.tabletop import run_episode
 from vw_agent.train import TrainConfig, episode_conds, train_stage

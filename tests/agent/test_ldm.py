@@ -108,7 +108,7 @@ def test_frames_of_another_size_are_resized():
 def test_encode_video_equals_encode_per_window(go_dataset):
     """The token cache's shortcut (each frame's convolutions shared by the windows holding it) gives the codes
     of encoding every window on its own."""
-    from vw_agent.data.format import DatasetReader
+    from vw_agent.data.reader import DatasetReader
 
     ldm = small(horizon=3)
     reader = DatasetReader(go_dataset)

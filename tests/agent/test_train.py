@@ -14,12 +14,13 @@ import torch
 
 from tests.agent.conftest import KATAGO3, ROOT
 from vw_agent.checkpoint import STAGES, CheckpointError, checkpoint_path, load_checkpoint, load_frozen, model_config
-from vw_agent.data.format import DatasetReader, TokenCache
+from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
+from vw_agent.data.tokens import TokenCache, cache_sequences
 from vw_agent.ldm import LatentDynamicsModel
 from vw_agent.presets import get_preset
 from vw_agent.tokenizer import FrameTokenizer
-from vw_agent.train import TrainConfig, cache_sequences, train_stage
+from vw_agent.train import TrainConfig, train_stage
 from vw_envs.errors import DatasetError
 
 
@@ -278,7 +279,7 @@ def tiny_tokens(monkeypatch) -> str:
 
 def test_every_stage_trains_with_the_ldm_on_tokens(go_dataset, tmp_path, tiny_tokens):
     """The token-space LDM trains on the frame-token cache; its codes fill the sequence cache; the agent acts."""
-    from vw_agent.train import cache_frame_tokens
+    from vw_agent.data.tokens import cache_frame_tokens
 
     for stage in STAGES:
         metrics = train_stage(cfg(go_dataset, tmp_path, stage, steps=3, preset=tiny_tokens), progress=False)

@@ -72,7 +72,7 @@ def test_bc_player_plays_legal_moves(bc_run):
 @pytest.mark.slow
 def test_bc_eval_scores_move_cap_games_only_when_asked(bc_run):
     """BC has no training env, so games cut at the move cap are not wins unless --score-move-cap says so."""
-    from vw_agent.baselines.sb3 import evaluate_run
+    from vw_agent.baselines.sb3_agent import evaluate_run
 
     out, _ = bc_run
     plain = evaluate_run(out, 2, opponent="random")
@@ -101,7 +101,7 @@ def test_bc_agent_masks_and_rejects_wrong_runs(bc_run, tmp_path):
 def test_bc_tabletop_regresses_actions_and_acts(tmp_path):
     """Tabletop BC: 7-D actions of the scripted expert; held-out MSE below the untrained net's and below
     uniformly random actions' (1/3 + a^2); then the run acts as a ``bc:`` tabletop policy."""
-    from vw_agent.baselines.sb3 import evaluate_run
+    from vw_agent.baselines.sb3_agent import evaluate_run
     from vw_envs.tabletop.policies import make_policy
 
     data = tmp_path / "drawer"

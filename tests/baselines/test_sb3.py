@@ -13,11 +13,8 @@ import torch
 from tests.conftest import needs_gnugo
 from vw_agent.baselines import BaselineError
 from vw_agent.baselines.sb3 import (
-    FramePipeline,
-    SB3Agent,
     SB3Config,
     algo_class,
-    evaluate_run,
     hyperparams_for,
     load_hyperparams,
     make_vec,
@@ -25,6 +22,7 @@ from vw_agent.baselines.sb3 import (
     train,
     train_model,
 )
+from vw_agent.baselines.sb3_agent import FramePipeline, SB3Agent, evaluate_run
 from vw_envs.players import make_player
 from vw_envs.tabletop.policies import make_policy
 

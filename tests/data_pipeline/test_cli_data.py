@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sgfmill import sgf
 
 from tests.data_pipeline.conftest import KATAGO3, vw_agent
-from vw_agent.data.format import DatasetReader
+from vw_agent.data.reader import DatasetReader
 from vw_cli.main import cli
 
 

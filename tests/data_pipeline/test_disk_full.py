@@ -16,7 +16,8 @@ import pytest
 
 from tests.data_pipeline.conftest import KATAGO3, vw_agent
 from vw_agent.checkpoint import checkpoint_path
-from vw_agent.data.format import DatasetReader, check_dataset, read_meta
+from vw_agent.data.format import read_meta
+from vw_agent.data.reader import DatasetReader, check_dataset
 from vw_agent.data.record import RecordConfig, record
 from vw_agent.train import TrainConfig, train_stage
 from vw_envs import fileio

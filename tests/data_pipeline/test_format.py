@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from tests.data_pipeline.conftest import vw_agent
-from vw_agent.data.format import (
-    DEFAULT_FRACTIONS,
-    DatasetReader,
-    TokenCache,
-    assign_split,
-    read_meta,
-    read_shard_info,
-)
+from vw_agent.data.format import DEFAULT_FRACTIONS, assign_split, read_meta, read_shard_info
+from vw_agent.data.reader import DatasetReader
+from vw_agent.data.tokens import TokenCache
 from vw_envs.errors import DatasetError
 
 
@@ -117,7 +112,7 @@ def test_token_cache_round_trip(sgf_dataset, tmp_path):
 def test_open_dataset_handles_are_bounded(sgf_dataset, monkeypatch):
     """Every open h5py dataset keeps its decompressed chunks: a reader that kept one handle per episode held
     23 GB after one pass over 8,714 episodes. The handles are an LRU of OPEN_DATASETS."""
-    import vw_agent.data.format as fmt
+    import vw_agent.data.reader as fmt
 
     monkeypatch.setattr(fmt, "OPEN_DATASETS", 2)
     reader = DatasetReader(sgf_dataset)

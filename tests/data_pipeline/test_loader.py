@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from vw_agent.data.format import DatasetReader, TokenCache
 from vw_agent.data.loader import WindowConfig, WindowDataset, WindowStream, labelled_episodes
+from vw_agent.data.reader import DatasetReader
+from vw_agent.data.tokens import TokenCache
 
 
 def _all_windows(reader: DatasetReader, window: int) -> set[tuple[int, int]]:

@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import needs_gnugo
 from tests.data_pipeline.conftest import KATAGO3, ROOT, vw_agent
-from vw_agent.data.format import DatasetReader, read_meta
+from vw_agent.data.format import read_meta
+from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
 from vw_envs.go.env import VideoGoEnv, replay_frames
 from vw_envs.go.sgf import iter_sgf_file, read_sgf
@@ -247,7 +248,7 @@ def _split_seed(hashes: list[str], want: list[bool]) -> int:
 
 def test_symmetries_copy_each_training_game_eight_ways_and_held_out_games_never(tmp_path):
     from vw_agent.data.loader import labelled_episodes
-    from vw_agent.data.record import _source_hash
+    from vw_agent.data.sources import _source_hash
     from vw_envs.errors import DatasetError
     from vw_envs.go.coords import symmetric_action
     from vw_envs.go.render import frame_to_board
@@ -288,7 +289,7 @@ def test_symmetries_copy_each_training_game_eight_ways_and_held_out_games_never(
 
 
 def test_symmetries_leave_out_a_training_game_that_is_a_held_out_game_mirrored(tmp_path):
-    from vw_agent.data.record import _source_hash
+    from vw_agent.data.sources import _source_hash
     from vw_envs.go.sgf import transform_sgf
 
     _name, b = next(iter_sgf_file(str(KATAGO3)))

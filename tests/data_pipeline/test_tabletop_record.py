@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from vw_agent.data.format import DatasetReader, read_meta
+from vw_agent.data.format import read_meta
 from vw_agent.data.loader import WindowConfig, WindowDataset
+from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
 from vw_envs.errors import DatasetError
 

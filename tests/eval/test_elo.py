@@ -11,8 +11,8 @@ from vw_agent.eval.elo import fit_bt, fit_games, nominal_ranks
 from vw_agent.eval.ladder import LadderConfig, make_tasks, schedule_pairs, split_players
 from vw_agent.eval.report import wilson
 from vw_envs.errors import SpecError
-from vw_envs.go.katago import parse_rank, rank_label
 from vw_envs.go.openings import opening_points
+from vw_envs.go.rank_bot import parse_rank, rank_label
 
 
 def _synthetic(true: dict[str, float], games_per_pair: int, seed: int, pairs=None) -> list[dict]:

@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 
 from vw_envs.errors import EngineNotFoundError, SpecError
-from vw_envs.go import katago
+from vw_envs.go import katago, katago_install, rank_bot
 from vw_envs.go.coords import from_gtp
 from vw_envs.players import make_player, parse_spec
 
 needs_katago = pytest.mark.skipif(
-    katago.check_installed() is not None and not os.environ.get("CI"),
+    katago_install.check_installed() is not None and not os.environ.get("CI"),
     reason="KataGo is not installed (pip install --no-deps katrain==1.20.0 + OpenCL); CI always has it",
 )
 
 
 def test_missing_katago_is_a_one_line_error(monkeypatch, tmp_path):
     monkeypatch.setenv("VW_KATAGO", str(tmp_path / "nowhere" / "katago"))
-    reason = katago.check_installed()
+    reason = katago_install.check_installed()
     assert reason is not None and "pip install --no-deps katrain==1.20.0" in reason and "\n" not in reason
     with pytest.raises(EngineNotFoundError) as e:
         katago.KataGoEngine(9)
@@ -31,8 +31,8 @@ def test_missing_katago_is_a_one_line_error(monkeypatch, tmp_path):
 
 def test_missing_network_is_a_one_line_error(monkeypatch, tmp_path):
     monkeypatch.setenv("VW_KATAGO_MODEL", str(tmp_path / "none.bin.gz"))
-    if katago.katago_source() and os.path.exists(katago.katago_source()):
-        reason = katago.check_installed()
+    if katago_install.katago_source() and os.path.exists(katago_install.katago_source()):
+        reason = katago_install.check_installed()
         assert reason is not None and "network" in reason and "katrain" in reason
 
 
@@ -57,16 +57,16 @@ def test_rank_move_rules():
     pol = np.full(b + 1, 0.5 / b)
     pol[40] = 0.5
     pol[b] = 0.0
-    assert katago.rank_move(pol, 18, rng) == 40  # the top two carry enough mass at 18k
+    assert rank_bot.rank_move(pol, 18, rng) == 40  # the top two carry enough mass at 18k
     flat = np.full(b + 1, 1.0 / (b + 1))
     flat[b] = 1e-6
-    picks = {katago.rank_move(flat, 18, rng) for _ in range(50)}
+    picks = {rank_bot.rank_move(flat, 18, rng) for _ in range(50)}
     assert len(picks) > 5  # a weak bot samples few candidates: its choices spread
-    strong = {katago.rank_move(flat + np.arange(b + 1) * 1e-5, -2, rng) for _ in range(50)}
+    strong = {rank_bot.rank_move(flat + np.arange(b + 1) * 1e-5, -2, rng) for _ in range(50)}
     assert np.mean([m >= 70 for m in strong]) > 0.5  # a 3d bot sees most moves, so it finds the best ones
     passing = np.full(b + 1, 0.001)
     passing[b] = 0.9
-    assert katago.rank_move(passing, 5, rng) == b  # pass in the top five: play the top move
+    assert rank_bot.rank_move(passing, 5, rng) == b  # pass in the top five: play the top move
 
 
 @needs_katago

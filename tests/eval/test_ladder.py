@@ -128,7 +128,7 @@ def test_bad_specs_fail_before_any_game(tmp_path):
 
 
 def test_knowledge_positions_come_from_the_test_split_only(tmp_path):
-    from vw_agent.data.format import DatasetReader
+    from vw_agent.data.reader import DatasetReader
     from vw_agent.eval.knowledge import load_positions
 
     ds = tmp_path / "ds"

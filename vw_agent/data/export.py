@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from vw_agent.data.format import DatasetReader
+from vw_agent.data.reader import DatasetReader
 from vw_envs.errors import DatasetError
 from vw_envs.fileio import atomic_path, write_gif, write_text_atomic
 

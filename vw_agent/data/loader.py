@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from vw_agent.data.format import DatasetReader, TokenCache
+from vw_agent.data.reader import DatasetReader
+from vw_agent.data.tokens import TokenCache
 
 
 def labelled_episodes(ids: list[int], fraction: float, seed: int, copies: int = 1) -> list[int]:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from vw_envs.go.katago import parse_rank, rank_label
+from vw_envs.go.rank_bot import parse_rank, rank_label
 from vw_envs.players import parse_spec
 
 ELO_K = math.log(10) / 400  # logistic slope per Elo point

@@ -33,7 +33,7 @@ import numpy as np
 import vw_envs  # noqa: F401  (registers the ids)
 from vw_agent.agent import AgentConfig, VideoWorldAgent, shipped_run
 from vw_agent.agent_tabletop import VideoWorldPolicy
-from vw_agent.data.format import DatasetReader
+from vw_agent.data.reader import DatasetReader
 from vw_envs.errors import IllegalMoveError, VWError
 from vw_envs.fileio import write_gif
 from vw_envs.go.coords import from_gtp, to_gtp

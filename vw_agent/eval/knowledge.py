@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from vw_agent.data.format import DatasetReader
+from vw_agent.data.reader import DatasetReader
 from vw_envs.errors import VWError
 from vw_envs.fileio import write_text_atomic
 from vw_envs.go.coords import RESIGN

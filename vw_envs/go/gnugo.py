@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 
-from vw_envs.go.gtp import GTPPlayer
+from vw_envs.go.coords import from_gtp, to_gtp
+from vw_envs.go.gtp import GTPClient, GTPPlayer
+from vw_envs.go.rules import BLACK, GoGame
 from vw_envs.players import PlayerSpec
 
 INSTALL_HINT = "sudo apt-get install gnugo"
@@ -57,3 +59,27 @@ class GnuGoPlayer(GTPPlayer):
         super().reset(board_size, komi, color, seed=seed)
         # GNU Go's randomness only breaks ties between equal moves, but it must be the env's to replay.
         self.client.command(f"set_random_seed {0 if seed is None else seed % 2**31}")
+
+
+def gnugo_dead_stones(game: GoGame, path: str | None = None, timeout: float = 60.0) -> list[int]:
+    """GNU Go's ``final_status_list dead`` for ``game``, as action indices.
+
+    Raises:
+        EngineError: GNU Go is missing, crashed or refused the game.
+    """
+    n = game.n
+    client = GTPClient([path or gnugo_path(), "--mode", "gtp", "--chinese-rules", "--positional-superko"],
+                       name="GNU Go", install_hint=INSTALL_HINT, timeout=timeout)
+    try:
+        client.command(f"boardsize {n}")
+        client.command("clear_board")
+        client.command(f"komi {game.komi:g}")
+        for color, points in (("b", game.setup_stones[0]), ("w", game.setup_stones[1])):
+            for p in points:
+                client.command(f"play {color} {to_gtp(p, n)}")
+        for c, m in game.moves:
+            client.command(f"play {'b' if c == BLACK else 'w'} {to_gtp(m, n)}")
+        reply = client.command("final_status_list dead")
+    finally:
+        client.close()
+    return [from_gtp(v, n) for v in reply.split()]

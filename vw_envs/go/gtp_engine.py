@@ -33,7 +33,8 @@ from vw_envs.errors import IllegalMoveError
 from vw_envs.go.coords import GTP_COLUMNS, RESIGN, from_gtp, to_gtp
 from vw_envs.go.render import BoardRenderer, RenderConfig
 from vw_envs.go.rules import BLACK, COLOR_NAMES, EMPTY, WHITE, GoGame
-from vw_envs.players import GameState, Player
+from vw_envs.go.session import player_state, sync_player
+from vw_envs.players import Player
 
 ENGINE_NAME = "vw-agent"
 PROTOCOL_VERSION = "2"
@@ -54,50 +55,7 @@ class GTPFailure(Exception):
     """A command failed; the message becomes the ``? message`` answer."""
 
 
-# ----------------------------------------------------------------------------- shared helpers
-
-
-def last_stone(game: GoGame) -> int | None:
-    """The point of the last stone played (passes skipped), or None."""
-    for _c, m in reversed(game.moves):
-        if m != game.pass_move:
-            return m
-    return None
-
-
-def player_state(game: GoGame, player: Player, renderers: dict[RenderConfig, BoardRenderer],
-                 color: int | None = None, default: RenderConfig | None = None) -> GameState:
-    """What ``player`` sees of ``game``: like ``VideoGoEnv.state_for``, for callers that own a bare
-    :class:`GoGame` (this engine and the human window). Frames are rendered lazily in the player's own
-    ``render_config``; ``renderers`` caches one renderer per config across calls.
-
-    Args:
-        color: the side to choose a move for (default: the side to move).
-        default: the frame settings of players without a ``render_config`` (default: the env's default).
-    """
-    c = game.to_play if color is None else color
-    cfg = getattr(player, "render_config", None) or default or RenderConfig()
-    renderer = renderers.get(cfg)
-    if renderer is None:
-        renderer = renderers[cfg] = BoardRenderer(game.n, cfg)
-    board = game.board_np.copy()
-    last = last_stone(game)
-    return GameState(
-        board_size=game.n, komi=game.komi, to_play=COLOR_NAMES[c], legal_mask=game.legal_mask(c),
-        history=tuple((COLOR_NAMES[col], m) for col, m in game.moves), board=board.reshape(game.n, game.n),
-        setup=(tuple(game.setup_stones[0]), tuple(game.setup_stones[1])),
-        render_fn=lambda: renderer.render(board, last),
-    )
-
-
-def sync_player(player: Player, game: GoGame, color: str, seed: int | None = None) -> None:
-    """Reset ``player`` for ``color`` and replay ``game`` into it (setup stones, then every move)."""
-    player.reset(game.n, game.komi, color, seed=seed)
-    black, white = game.setup_stones
-    if (black or white) and hasattr(player, "setup"):
-        player.setup(list(black), list(white))
-    for c, m in game.moves:
-        player.observe(m, COLOR_NAMES[c])
+# ----------------------------------------------------------------------------- helpers
 
 
 def fixed_handicap_points(n: int, stones: int) -> list[int]:

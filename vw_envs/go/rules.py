@@ -411,3 +411,17 @@ class GoGame:
         """(winner ``"black"``/``"white"`` or ``None`` for a draw, score Black minus White)."""
         s = self.score()
         return ("black" if s > 0 else "white" if s < 0 else None), s
+
+
+def score_with_dead(game: GoGame, dead: set[int]) -> tuple[np.ndarray, float]:
+    """Area ownership (N*N,) and score (Black minus White, komi included) with ``dead`` stones removed.
+
+    Reuses the rules engine: the alive stones are set up on a scratch board and counted Tromp-Taylor.
+    Removing stones only adds liberties, so the setup never fails on a position from a legal game.
+    """
+    board = game.board
+    alive_b = [p for p in range(game.pass_move) if board[p] == BLACK and p not in dead]
+    alive_w = [p for p in range(game.pass_move) if board[p] == WHITE and p not in dead]
+    scratch = GoGame(game.n, game.komi)
+    scratch.setup(alive_b, alive_w)
+    return scratch.area(), scratch.score()

@@ -1,23 +1,17 @@
 """The human-vs-agent Go window: ``vw-agent play --env VideoGo-9x9-v0 --black human --white random --render human``.
 
+The game itself is a :class:`~vw_envs.go.session.GoSession` (moves, undo, scoring, engine threads); this
+module only draws it and turns pygame events into its actions.
+
 The board is drawn by the same :class:`BoardRenderer` that makes the agent's observations, at the
 window's real pixel size, so a person sees the agent's picture of the game (with a last-move ring,
 territory and dead-stone marks drawn on top for people). A side panel shows whose turn it is, the move
 number, captures, the agent's thinking time, the frames the agent imagined before its last move
 (``player.last_imagination``) and, at the end, the score.
 
-How it stays responsive: agents think in a worker thread, and GNU Go's dead-stone proposal runs there
-too; the UI thread only polls a queue. One job runs at a time, and while it runs the player object
-belongs to it, so the UI refuses undo and new game until the move arrives (it never waits on one).
-
 How tests drive it: :meth:`GoWindow.tick` handles whatever is in pygame's event queue, collects
 finished jobs and redraws, without blocking, so a test posts real ``MOUSEBUTTONDOWN`` events and ticks.
 :meth:`GoWindow.run` is just ``while tick()``.
-
-Scoring for people: the game's rule is Tromp-Taylor (every stone on the board is alive), but people
-pass before capturing dead stones. After two passes the window asks GNU Go (when installed) for
-``final_status_list dead``, marks those groups, lets the human click groups to toggle them, and shows
-both counts; Enter (or the Done button) accepts.
 
 pygame is imported lazily, in :meth:`GoWindow.open`.
 """
@@ -26,20 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
-import threading
 import time
 from typing import Any
 
 import numpy as np
 
-from vw_envs.go.coords import RESIGN, from_gtp, to_gtp
-from vw_envs.go.gnugo import INSTALL_HINT, check_installed, gnugo_path
-from vw_envs.go.gtp import GTPClient
-from vw_envs.go.gtp_engine import last_stone, player_state, sync_player
 from vw_envs.go.render import BoardRenderer, RenderConfig
-from vw_envs.go.rules import BLACK, COLOR_NAMES, EMPTY, WHITE, GoGame
-from vw_envs.go.sgf import result_string, to_sgf
+from vw_envs.go.rules import BLACK, COLOR_NAMES, EMPTY, WHITE, GoGame, score_with_dead
+from vw_envs.go.session import GoSession, last_stone, score_text
 from vw_envs.players import Player
 from vw_envs.viewer import import_pygame
 
@@ -51,15 +39,7 @@ GOOD_TEXT = (140, 220, 140)
 BUTTON = (70, 76, 86)
 BUTTON_OFF = (52, 56, 62)
 MARK_RGB = (230, 30, 30)
-MAX_THUMBS = 8
-
-REASON_HELP = {
-    "occupied": "occupied: there is a stone there already",
-    "suicide": "suicide: the stone would have no liberties",
-    "ko": "ko: you may not retake at once; play elsewhere first",
-    "superko": "superko: that would repeat an earlier position",
-    "off board": "off board",
-}
+MESSAGE_RGB = {"info": DIM_TEXT, "error": ERROR_TEXT}  # the session's message levels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,72 +51,8 @@ class _WindowRenderConfig(RenderConfig):
             raise ValueError(f"board size in pixels must be in 64..4096, got {self.frame_size}")
 
 
-def as_rgb(frame: Any) -> np.ndarray | None:
-    """An imagined frame as (H, W, 3) uint8 for a thumbnail, or None if it is not an image.
 
-    Agents may hand back decoder output as it comes: floats in [0, 1], CHW tensors, grey or RGBA.
-    """
-    a = np.asarray(frame)
-    if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3, 4):
-        a = a.transpose(1, 2, 0)  # (C, H, W) -> (H, W, C)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[-1] not in (1, 3, 4) or min(a.shape[:2]) < 2:
-        return None
-    if a.dtype.kind == "f":
-        a = np.nan_to_num(a) * (255.0 if a.size and np.nanmax(a) <= 1.0 else 1.0)
-    a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.shape[-1] == 1:
-        a = np.repeat(a, 3, axis=-1)
-    return np.ascontiguousarray(a[..., :3])
-
-
-def score_with_dead(game: GoGame, dead: set[int]) -> tuple[np.ndarray, float]:
-    """Area ownership (N*N,) and score (Black minus White, komi included) with ``dead`` stones removed.
-
-    Reuses the rules engine: the alive stones are set up on a scratch board and counted Tromp-Taylor.
-    Removing stones only adds liberties, so the setup never fails on a position from a legal game.
-    """
-    board = game.board
-    alive_b = [p for p in range(game.pass_move) if board[p] == BLACK and p not in dead]
-    alive_w = [p for p in range(game.pass_move) if board[p] == WHITE and p not in dead]
-    scratch = GoGame(game.n, game.komi)
-    scratch.setup(alive_b, alive_w)
-    return scratch.area(), scratch.score()
-
-
-def score_text(score: float) -> str:
-    """``B+3.5`` / ``W+2`` / ``draw``."""
-    if score == 0:
-        return "draw"
-    return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
-
-
-def gnugo_dead_stones(game: GoGame, path: str | None = None, timeout: float = 60.0) -> list[int]:
-    """GNU Go's ``final_status_list dead`` for ``game``, as action indices.
-
-    Raises:
-        EngineError: GNU Go is missing, crashed or refused the game.
-    """
-    n = game.n
-    client = GTPClient([path or gnugo_path(), "--mode", "gtp", "--chinese-rules", "--positional-superko"],
-                       name="GNU Go", install_hint=INSTALL_HINT, timeout=timeout)
-    try:
-        client.command(f"boardsize {n}")
-        client.command("clear_board")
-        client.command(f"komi {game.komi:g}")
-        for color, points in (("b", game.setup_stones[0]), ("w", game.setup_stones[1])):
-            for p in points:
-                client.command(f"play {color} {to_gtp(p, n)}")
-        for c, m in game.moves:
-            client.command(f"play {'b' if c == BLACK else 'w'} {to_gtp(m, n)}")
-        reply = client.command("final_status_list dead")
-    finally:
-        client.close()
-    return [from_gtp(v, n) for v in reply.split()]
-
-
-class GoWindow:
+class GoWindow(GoSession):
     """A pygame window where people play Go against any players (or each other).
 
     Args:
@@ -162,33 +78,11 @@ class GoWindow:
                  game: GoGame | None = None, seed: int = 0, size: tuple[int, int] = (960, 680),
                  coordinates: bool = False, max_moves: int | None = None, dead_stones: str | None = "gnugo",
                  agent_frames: RenderConfig | None = None, title: str | None = None):
-        self.game = game if game is not None else GoGame(board_size, komi)
-        self.n = self.game.n
-        self.players: dict[int, Player | None] = {BLACK: black, WHITE: white}
-        self.names = {c: (p.name if p is not None else "human") for c, p in self.players.items()}
-        self.seed = seed
+        super().__init__(black, white, board_size=board_size, komi=komi, game=game, seed=seed,
+                         max_moves=max_moves, dead_stones=dead_stones, agent_frames=agent_frames)
         self.initial_size = size
         self.coordinates = coordinates
-        self.max_moves = 2 * self.n * self.n if max_moves is None else max_moves
-        self.dead_stones = dead_stones
-        self.agent_frames = agent_frames
         self.title = title or f"VideoGo {self.n}x{self.n}: {self.names[BLACK]} (B) vs {self.names[WHITE]} (W)"
-
-        self.phase = "play"  # "play" -> "scoring" (after two passes) -> "over"; or "play" -> "over"
-        self.end: dict[str, Any] | None = None  # winner, score, reason once over
-        self.dead: set[int] = set()
-        self.message: tuple[str, tuple[int, int, int]] | None = None
-        self.games_started = 0
-        self.think_last: dict[int, float | None] = {BLACK: None, WHITE: None}
-        self.think_total: dict[int, float] = {BLACK: 0.0, WHITE: 0.0}
-        self.imagination: list[np.ndarray] = []
-        self.imagined_by: str | None = None
-        self.closed = False
-
-        self._jobs: queue.Queue = queue.Queue()
-        self._job: dict[str, Any] | None = None  # the running job: kind, colour, start time, thread
-        self._gen = 0  # bumped on new game / undo so a late result of an old job is dropped
-        self._renderers: dict[RenderConfig, BoardRenderer] = {}  # the agents' own frame configs
         self._pg = None
         self._screen = None
         self._clock = None
@@ -198,6 +92,7 @@ class GoWindow:
         self._panel_x = 0
         self._buttons: list[tuple[Any, str, str]] = []
         self._thumbs: list[Any] = []
+        self._thumbs_of: list[np.ndarray] | None = None  # the imagination the thumbnails show
         self._hover: int | None = None
         self._resize_due: float | None = None
 
@@ -217,9 +112,7 @@ class GoWindow:
         pg.display.set_caption(self.title)
         self._clock = pg.time.Clock()
         self._layout()
-        self._start_players()
-        self._after_move()
-        return self
+        return self.start()
 
     def run(self, fps: int = 30) -> None:
         """Show the window until it is closed (the close button, ``q`` or Ctrl-C)."""
@@ -251,10 +144,7 @@ class GoWindow:
 
     def close(self) -> None:
         """Close the window; safe to call twice. A thinking agent is given a moment to finish."""
-        self.closed = True
-        job = self._job
-        if job is not None:
-            job["thread"].join(timeout=2.0)
+        super().close()
         if self._screen is not None:
             self._pg.display.quit()
             self._screen = None
@@ -285,282 +175,6 @@ class GoWindow:
                     pg.K_RETURN: "done", pg.K_KP_ENTER: "done", pg.K_q: "quit"}
             if event.key in keys:
                 self.do(keys[event.key])
-
-    def do(self, action: str) -> None:
-        """Run a button/key action: ``pass``, ``resign``, ``undo``, ``new``, ``done`` or ``quit``."""
-        if action == "quit":
-            self.closed = True
-        elif action == "new":
-            self.new_game()
-        elif action == "undo":
-            self.undo()
-        elif action == "done":
-            self.accept_score()
-        elif action in ("pass", "resign"):
-            color = self._human_to_move()
-            if color is None:
-                return
-            if action == "pass":
-                self._play(self.game.pass_move, color)
-            else:
-                self._finish(winner=COLOR_NAMES[3 - color], reason="resign")
-
-    def click_point(self, p: int) -> None:
-        """A click on intersection ``p``: a move, or a dead-group toggle while scoring."""
-        if self.phase == "scoring":
-            self.toggle_dead(p)
-            return
-        color = self._human_to_move()
-        if color is None:
-            return
-        reason = self.game.illegal_reason(p, color)
-        if reason is not None:
-            self._say(f"{to_gtp(p, self.n)} is illegal: {REASON_HELP.get(reason, reason)}", ERROR_TEXT)
-            return
-        self._play(p, color)
-
-    def _human_to_move(self) -> int | None:
-        """The colour of the person to move, or None (with a message saying why not)."""
-        if self.phase != "play":
-            self._say("the game is over: N starts a new one" if self.phase == "over"
-                      else "scoring: click dead groups, Enter when done", DIM_TEXT)
-            return None
-        if self._job is not None:
-            self._say(f"wait: {self.names[self._job['color']]} is thinking", DIM_TEXT)
-            return None
-        color = self.game.to_play
-        if self.players[color] is not None:
-            self._say(f"it is {self.names[color]}'s turn", DIM_TEXT)
-            return None
-        return color
-
-    # ------------------------------------------------------------------ game actions
-    def _play(self, move: int, color: int) -> None:
-        self.game.play(move, color)
-        self.message = None
-        for c, player in self.players.items():
-            if player is not None:
-                try:
-                    player.observe(move, COLOR_NAMES[color])
-                except Exception as e:  # noqa: BLE001 - an engine that died ends the game, not the window
-                    self._fail(c, e)
-                    return
-        self._after_move()
-
-    def _after_move(self) -> None:
-        """End the game if it is over, else start the agent to move (if any)."""
-        g = self.game
-        if g.over:
-            self._start_scoring()
-        elif g.move_number >= self.max_moves:
-            self._finish(reason="move_cap")
-        elif self.phase == "play" and self.players[g.to_play] is not None and self._job is None:
-            self._start_job("move", g.to_play)
-
-    def undo(self) -> None:
-        """Take back the human's last move and the reply (everything since the last human move)."""
-        if self._job is not None:
-            self._say("wait: undo after the move being computed arrives", DIM_TEXT)
-            return
-        humans = [c for c, p in self.players.items() if p is None]
-        if not humans:
-            self._say("undo takes back a person's move; there is none here", DIM_TEXT)
-            return
-        if not self.game.moves:
-            self._say("nothing to undo", DIM_TEXT)
-            return
-        while self.game.moves:
-            color, _move = self.game.undo()
-            for c, player in self.players.items():
-                if player is not None:
-                    try:
-                        player.undo()
-                    except Exception:  # noqa: BLE001 - an engine without undo is replayed from scratch
-                        sync_player(player, self.game, COLOR_NAMES[c], seed=self._player_seed(c))
-            if color in humans:
-                break
-        self._gen += 1
-        self.phase, self.end, self.dead = "play", None, set()
-        self._say("undone", DIM_TEXT)
-        self._after_move()
-
-    def new_game(self) -> None:
-        """A fresh board of the same size and komi, same players and colours."""
-        if self._job is not None:
-            self._say("wait: a new game after the move being computed arrives", DIM_TEXT)
-            return
-        self.game = GoGame(self.n, self.game.komi, self.game.ko_rule)
-        self.phase, self.end, self.dead = "play", None, set()
-        self.think_last = {BLACK: None, WHITE: None}
-        self.think_total = {BLACK: 0.0, WHITE: 0.0}
-        self.imagination, self._thumbs = [], []
-        self._gen += 1
-        self.games_started += 1
-        self._start_players()
-        self._say("new game", DIM_TEXT)
-        self._after_move()
-
-    def _player_seed(self, color: int) -> int:
-        rng = np.random.default_rng([self.seed, self.games_started])
-        seeds = rng.integers(2**31, size=2)
-        return int(seeds[0 if color == BLACK else 1])
-
-    def _start_players(self) -> None:
-        for c, player in self.players.items():
-            if player is not None:
-                sync_player(player, self.game, COLOR_NAMES[c], seed=self._player_seed(c))
-
-    def _finish(self, *, reason: str, winner: str | None | bool = False, message: str | None = None) -> None:
-        result_winner, score = self.game.result()
-        self.end = {"winner": result_winner if winner is False else winner, "score": score, "reason": reason}
-        if message:
-            self.end["message"] = message
-        self.phase = "over"
-        self._gen += 1
-        self.message = None  # the status line says it; a message would repeat it
-
-    def _fail(self, color: int, error: BaseException) -> None:
-        text = f"{self.names[color]} failed: {error}"
-        self._finish(winner=COLOR_NAMES[3 - color], reason="forfeit", message=text)
-        self._say(text, ERROR_TEXT)
-
-    @property
-    def result(self) -> str:
-        """The SGF-style result (``B+3.5``, ``W+R``), or ``"?"`` while the game goes on."""
-        if self.end is None:
-            return "?"
-        return result_string(self.end["winner"], self.end["score"], self.end["reason"])
-
-    # ------------------------------------------------------------------ scoring
-    def _start_scoring(self) -> None:
-        self.phase = "scoring"
-        self.dead = set()
-        if self.dead_stones == "gnugo":
-            if check_installed() is None:
-                self._say("asking GNU Go which groups are dead...", DIM_TEXT)
-                self._start_job("dead", self.game.to_play)
-                return
-            self._say("GNU Go is not installed: click the dead groups, Enter when done", DIM_TEXT)
-        else:
-            self._say("click the dead groups, Enter when done", DIM_TEXT)
-
-    def toggle_dead(self, p: int) -> None:
-        """Mark the group at ``p`` dead, or alive again (scoring phase only)."""
-        if self.phase != "scoring":
-            return
-        if self._job is not None:
-            self._say("wait: GNU Go is proposing dead groups", DIM_TEXT)
-            return
-        group = self.game.group_of[p]
-        if group is None:
-            return
-        stones = set(group.stones)
-        if stones <= self.dead:
-            self.dead -= stones
-        else:
-            self.dead |= stones
-        self.message = None
-
-    def scores(self) -> tuple[float, float]:
-        """(Tromp-Taylor score with every stone alive, score with the dead stones removed)."""
-        return self.game.score(), score_with_dead(self.game, self.dead)[1]
-
-    def accept_score(self) -> None:
-        """End the scoring phase: the result follows the game's rule (Tromp-Taylor); both counts are kept."""
-        if self.phase != "scoring":
-            return
-        if self._job is not None:
-            self._say("wait: GNU Go is proposing dead groups", DIM_TEXT)
-            return
-        tt, people = self.scores()
-        note = (f"Tromp-Taylor (every stone alive): {score_text(tt)}; with {len(self.dead)} dead stones "
-                f"removed: {score_text(people)}")
-        self._finish(reason="two_passes", message=note)
-        self.end["score_dead_removed"] = people
-
-    # ------------------------------------------------------------------ worker jobs
-    def _start_job(self, kind: str, color: int) -> None:
-        gen = self._gen
-        if kind == "move":
-            player = self.players[color]
-            state = player_state(self.game, player, self._renderers, color, default=self.agent_frames)
-
-            def work() -> Any:
-                move = int(player.genmove(state))
-                imagined = getattr(player, "last_imagination", None)
-                frames = [as_rgb(f) for f in list(imagined or [])[:MAX_THUMBS]]
-                return move, [f for f in frames if f is not None]
-        else:
-            snapshot = GoGame(self.n, self.game.komi)  # GNU Go reads a copy, the UI keeps the game
-            snapshot.setup(*self.game.setup_stones, to_play=self.game.moves[0][0] if self.game.moves else BLACK)
-            for c, m in self.game.moves:
-                snapshot.play(m, c)
-
-            def work() -> Any:
-                return gnugo_dead_stones(snapshot)
-
-        def run() -> None:
-            t0 = time.perf_counter()
-            try:
-                out, err = work(), None
-            except Exception as e:  # noqa: BLE001 - reported on the UI thread
-                out, err = None, e
-            self._jobs.put((gen, kind, color, out, err, time.perf_counter() - t0))
-
-        thread = threading.Thread(target=run, name=f"go-window-{kind}", daemon=True)
-        self._job = {"kind": kind, "color": color, "start": time.perf_counter(), "thread": thread}
-        thread.start()
-
-    def _collect(self) -> None:
-        """Apply finished jobs (on the UI thread, so the game is only ever changed here)."""
-        while True:
-            try:
-                gen, kind, color, out, err, seconds = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            self._job = None
-            if gen != self._gen:
-                continue  # the game moved on (resign, close) while the job ran
-            if kind == "dead":
-                if err is not None:
-                    self._say(f"GNU Go could not propose dead groups ({err}); click them yourself", ERROR_TEXT)
-                else:
-                    self.dead = set(out)
-                    groups = len({id(self.game.group_of[p]) for p in self.dead})
-                    self._say(f"GNU Go marks {groups} group(s) dead: click to toggle, Enter when done", DIM_TEXT)
-                continue
-            self.think_last[color] = seconds
-            self.think_total[color] += seconds
-            if err is not None:
-                self._fail(color, err)
-                continue
-            move, imagined = out
-            self.imagination, self.imagined_by, self._thumbs = imagined, self.names[color], []
-            if move == RESIGN:
-                self._finish(winner=COLOR_NAMES[3 - color], reason="resign")
-                continue
-            reason = "not a move" if not 0 <= move <= self.game.pass_move else self.game.illegal_reason(move, color)
-            if reason is not None:
-                self._finish(winner=COLOR_NAMES[3 - color], reason="illegal",
-                             message=f"{self.names[color]} played illegal move {move}: {reason}")
-                continue
-            self._play(move, color)
-
-    @property
-    def thinking(self) -> bool:
-        """True while an agent (or GNU Go's dead-stone proposal) is working."""
-        return self._job is not None
-
-    def wait_idle(self, timeout: float = 30.0) -> None:
-        """Tick until no job runs (for tests and scripts); raises TimeoutError after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while self.tick() and self._job is not None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.names[self._job['color']]} still thinking after {timeout:g} s")
-            time.sleep(0.005)
-
-    def _say(self, text: str, color: tuple[int, int, int]) -> None:
-        self.message = (text, color)
 
     # ------------------------------------------------------------------ geometry
     def _layout(self) -> None:
@@ -627,7 +241,7 @@ class GoWindow:
             pg.draw.circle(ghost, shade, (round(sp / 2), round(sp / 2)), round(sp * 0.45))
             x, y = self.pixel_of(self._hover)
             screen.blit(ghost, (x - round(sp / 2), y - round(sp / 2)))
-        if self._counted:
+        if self.counted:
             owner, _ = score_with_dead(g, self.dead)
             half = max(2, round(sp * 0.17))
             for p in range(g.pass_move):
@@ -700,7 +314,7 @@ class GoWindow:
             y = self._text(f"Game over: {self.result} ({self.end['reason'].replace('_', ' ')})", x, y, "text",
                            GOOD_TEXT)
         if self.message is not None:
-            y = self._wrapped(self.message[0], x, y, "small", self.message[1])
+            y = self._wrapped(self.message[0], x, y, "small", MESSAGE_RGB[self.message[1]])
         y += 6
         self._buttons = []
         actions = [("pass", "Pass (P)"), ("resign", "Resign (R)"), ("undo", "Undo (U)"), ("new", "New (N)")]
@@ -710,33 +324,18 @@ class GoWindow:
         bh = line + 8
         for i, (action, label) in enumerate(actions):
             rect = pg.Rect(x + (i % 2) * (bw + 6), y + (i // 2) * (bh + 6), bw, bh)
-            enabled = self._enabled(action)
+            enabled = self.enabled(action)
             pg.draw.rect(screen, BUTTON if enabled else BUTTON_OFF, rect, border_radius=4)
             surf = self._fonts["text"].render(label, True, PANEL_TEXT if enabled else DIM_TEXT)
             screen.blit(surf, surf.get_rect(center=rect.center))
             self._buttons.append((rect, action, label))
         y += ((len(actions) + 1) // 2) * (bh + 6) + 6
-        if self._counted:
+        if self.counted:
             tt, people = self.scores()
             y = self._text(f"Tromp-Taylor, all stones alive: {score_text(tt)}", x, y)
             y = self._text(f"Dead stones removed ({len(self.dead)}): {score_text(people)}", x, y)
             y += 6
         y = self._draw_thumbnails(x, y)
-
-    @property
-    def _counted(self) -> bool:
-        """True when the board is scored: while scoring, and after a game that ended by count."""
-        return self.phase == "scoring" or (self.end or {}).get("reason") in ("two_passes", "move_cap")
-
-    def _enabled(self, action: str) -> bool:
-        human_turn = self.phase == "play" and self._job is None and self.players[self.game.to_play] is None
-        if action in ("pass", "resign"):
-            return human_turn
-        if action == "undo":
-            return self._job is None and bool(self.game.moves) and None in self.players.values()
-        if action == "new":
-            return self._job is None
-        return self.phase == "scoring" and self._job is None
 
     def _draw_thumbnails(self, x: int, y: int) -> int:
         pg, screen = self._pg, self._screen
@@ -751,8 +350,8 @@ class GoWindow:
         cols = 4
         gap = 6
         size = (screen.get_width() - x - 8 - gap * (cols - 1)) // cols
-        if not self._thumbs or self._thumbs[0].get_width() != size:
-            self._thumbs = []
+        if self._thumbs_of is not self.imagination or not self._thumbs or self._thumbs[0].get_width() != size:
+            self._thumbs, self._thumbs_of = [], self.imagination
             for frame in self.imagination:
                 surf = pg.surfarray.make_surface(np.ascontiguousarray(frame.transpose(1, 0, 2)))
                 self._thumbs.append(pg.transform.smoothscale(surf, (size, size)))
@@ -768,9 +367,3 @@ class GoWindow:
         self.draw()
         self._pg.image.save(self._screen, str(path))
 
-    # ------------------------------------------------------------------ records
-    def to_sgf(self) -> str:
-        """The game so far as SGF (finished or not), with players, result and both scores."""
-        end = self.end or {}
-        return to_sgf(self.game, black=self.names[BLACK], white=self.names[WHITE],
-                      result=self.result if self.end else None, comment=end.get("message"))

@@ -20,7 +20,7 @@ POLICY_KINDS: dict[str, str] = {
     "expert": "vw_envs.tabletop.experts:ExpertPolicy",
     "random": "vw_envs.tabletop.policies:RandomPolicy",
     "noop": "vw_envs.tabletop.policies:NoopPolicy",
-    "sb3": "vw_agent.baselines.sb3:SB3Policy",
+    "sb3": "vw_agent.baselines.sb3_agent:SB3Policy",
     "bc": "vw_agent.baselines.bc:BCPolicy",
     "videoworld": "vw_agent.agent_tabletop:VideoWorldPolicy",
 }
