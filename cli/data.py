@@ -1,4 +1,4 @@
-"""``vw-agent data``: inspect (``info``) and export (``export``) recorded datasets."""
+"""``vw-agent data``: inspect (``info``), export (``export``) and import (``import``) recorded datasets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from vw_cli.types import FiniteFloat
 
 @click.group()
 def data() -> None:
-    """Inspect and export recorded datasets."""
+    """Inspect, export and import recorded datasets."""
 
 
 @data.command()
@@ -59,15 +59,35 @@ def info(root: str, check: bool) -> None:
 
 @data.command()
 @click.argument("root", type=click.Path(file_okay=False))
-@click.option("--episode", "ep_id", type=int, required=True, help="Episode id (as in the shards: ep_<id>).")
+@click.option("--episode", "ep_id", type=int, help="Episode id (as in the shards: ep_<id>) for --gif/--mp4/--sgf.")
 @click.option("--gif", "gif_path", type=click.Path(dir_okay=False), help="Write the frames as an animated GIF.")
 @click.option("--mp4", "mp4_path", type=click.Path(dir_okay=False), help="Write the frames as an MP4 video.")
 @click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: write the game's SGF.")
 @click.option("--fps", type=FiniteFloat(0.0, lo_open=True), default=4.0, show_default=True,
               help="Frames per second of GIF/MP4.")
-def export(root: str, ep_id: int, gif_path: str | None, mp4_path: str | None, sgf_path: str | None,
-           fps: float) -> None:
-    """Export one episode as GIF, MP4 and/or SGF."""
+@click.option("--minari", "minari_id", metavar="[NAMESPACE/]NAME-vN",
+              help="Write every episode as this Minari dataset, under $MINARI_DATASETS_PATH "
+              "(default ~/.minari/datasets). Needs the [minari] extra.")
+@click.option("--jpeg", is_flag=True, help="With --minari: JPEG-encode the frames (Minari's lossy encoding: "
+              "smaller, but the frames no longer round-trip exactly).")
+def export(root: str, ep_id: int | None, gif_path: str | None, mp4_path: str | None, sgf_path: str | None,
+           fps: float, minari_id: str | None, jpeg: bool) -> None:
+    """Export one episode as GIF, MP4 and/or SGF, or the whole dataset as a Minari dataset."""
+    if minari_id:
+        if ep_id is not None or gif_path or mp4_path or sgf_path:
+            raise click.UsageError("--minari exports every episode; give --episode/--gif/--mp4/--sgf in another run")
+        # lazy: command modules import only click, so vw-agent --help stays fast
+        from vw_agent.data.minari_io import export_minari
+
+        done = export_minari(root, minari_id, jpeg=jpeg)
+        click.echo(f"Minari: {done.dataset_id} at {done.path}: {done.episodes} episodes, {done.steps} steps, "
+                   f"{done.bytes:,} bytes ({done.bytes / max(done.shard_bytes, 1):.1f}x our shards' "
+                   f"{done.shard_bytes:,})")
+        return
+    if jpeg:
+        raise click.UsageError("--jpeg applies to --minari")
+    if ep_id is None:
+        raise click.UsageError("give --episode (with --gif, --mp4 and/or --sgf), or --minari")
     # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.data.export import export_episode
 
@@ -80,3 +100,17 @@ def export(root: str, ep_id: int, gif_path: str | None, mp4_path: str | None, sg
         click.echo(f"GIF: {done.gif} ({done.frames} frames)")
     if done.mp4:
         click.echo(f"MP4: {done.mp4} ({done.frames} frames)")
+
+
+@data.command(name="import")
+@click.option("--minari", "minari_id", required=True, metavar="[NAMESPACE/]NAME-vN",
+              help="The Minari dataset to read, from $MINARI_DATASETS_PATH (default ~/.minari/datasets).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="A new dataset directory to write.")
+def import_(minari_id: str, out: str) -> None:
+    """Read a Minari dataset (frames as observations) into a dataset of ours: shards and meta.json."""
+    # lazy: command modules import only click, so vw-agent --help stays fast
+    from vw_agent.data.minari_io import import_minari
+
+    done = import_minari(minari_id, out)
+    click.echo(f"imported {minari_id} into {done.out}: {done.episodes} episodes, {done.frames} frames, "
+               f"{done.bytes:,} bytes")

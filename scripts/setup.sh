@@ -24,6 +24,7 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # torch==2.13.0 is pinned in pyproject.toml: the CPU build on this disk, not a multi-GB CUDA download.
+# The dev extra includes [all] (pettingzoo, minari[hdf5]), so the tests of the optional pieces run too.
 .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
 # KataGo comes inside the katrain wheel; --no-deps skips katrain's GUI (Kivy), which we never import.
 .venv/bin/pip install -q --disable-pip-version-check --no-deps katrain==1.20.0
