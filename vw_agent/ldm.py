@@ -293,7 +293,8 @@ class LatentDynamicsModel(nn.Module):
             k = max(int(vis.sum(1).max()), 1)
             order = torch.sort(vis.to(torch.uint8), dim=1, descending=True, stable=True).indices[:, :k]  # (b k)
             ctx = torch.gather(ctx, 1, repeat(order, "b k -> b k dim", dim=ctx.shape[-1]))
-            hidden = torch.gather(repeat(cross, "s n -> b s n", b=b), 2, repeat(order, "b k -> b s k", s=cross.shape[0]))
+            s = cross.shape[0]
+            hidden = torch.gather(repeat(cross, "s n -> b s n", b=b), 2, repeat(order, "b k -> b s k", s=s))
             hidden = hidden | ~rearrange(torch.gather(vis, 1, order), "b k -> b 1 k")  # padding: hidden
             ctx = torch.cat([self.null_ctx.expand(b, -1, -1), ctx], dim=1)
             hidden = torch.cat([torch.zeros_like(hidden[:, :, :1]), hidden], dim=2)  # the null token: always seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +159,41 @@ def test_random_bytes_inside_a_shard_fail_the_check(sgf_dataset, tmp_path):
     raw[mid:mid + 20_000] = np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
     shard.write_bytes(bytes(raw))
     _one_line_exit_2(vw_agent("data", "info", str(ds), "--check"), "shard_00000.h5")
+
+
+def test_a_shard_the_user_may_not_read_is_not_called_corrupt(sgf_dataset, tmp_path):
+    """Permission denied is said as such (deleting the file, as the corrupt-shard message advises, would lose good
+    data). Root reads any file, so as root the command runs as `nobody` (setpriv, util-linux)."""
+    import os
+    import stat
+    import subprocess
+    import sys
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="vw-perm-"))  # pytest's tmp_path is private to root: nobody cannot enter it
+    try:
+        ds = top / "ds"
+        shutil.copytree(sgf_dataset, ds)
+        top.chmod(0o755)
+        ds.chmod(0o755)
+        for p in ds.iterdir():
+            p.chmod(0o644)
+        cmd = [sys.executable, "-m", "vw_cli.main", "data", "info", str(ds), "--check"]
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root without setpriv to drop to another user")
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+        assert subprocess.run(cmd, capture_output=True, text=True, cwd=top).returncode == 0  # readable: fine
+        (ds / "shard_00001.h5").chmod(0)
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=top)
+        _one_line_exit_2(res, "shard_00001.h5: permission denied", "do not delete it")
+        assert "corrupt" not in res.stderr
+        assert stat.S_IMODE((ds / "shard_00001.h5").stat().st_mode) == 0  # untouched
+        ds.chmod(0o700)  # the folder itself: the command line says so (click), the library too
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=top)
+        assert res.returncode == 2 and "is not readable" in res.stderr and "Traceback" not in res.stderr
+        code = f"from vw_agent.data.format import read_meta; read_meta({str(ds)!r})"
+        res = subprocess.run([*cmd[:cmd.index(sys.executable) + 1], "-c", code], capture_output=True, text=True)
+        assert "meta.json: permission denied" in res.stderr, res.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

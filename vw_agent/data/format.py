@@ -268,12 +268,20 @@ def read_meta(root: str | os.PathLike) -> dict[str, Any]:
         DatasetError: missing, unreadable, or from a newer format version.
     """
     path = meta_path(root)
-    if not path.exists():
-        what = "a missing directory" if not Path(root).exists() else "not a dataset"
-        raise DatasetError(f"{path}: missing meta.json ({what}); record one with `vw-agent record --out {root}`")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        what = "a missing directory" if not os.path.exists(root) else "not a dataset"
+        raise DatasetError(f"{path}: missing meta.json ({what}); record one with `vw-agent record --out {root}`"
+                           ) from None
+    except PermissionError:
+        raise DatasetError(f"{path}: permission denied: this user may not read the dataset (fix the permissions of "
+                           "meta.json and its folders, e.g. chmod a+rX)") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: unreadable meta.json ({e})") from None
+    try:
+        meta = json.loads(text)
+    except ValueError as e:
         raise DatasetError(f"{path}: unreadable meta.json ({e})") from None
     if not isinstance(meta, dict) or meta.get("format_version", 0) > FORMAT_VERSION:
         raise DatasetError(f"{path}: format version {meta.get('format_version') if isinstance(meta, dict) else '?'} "
@@ -309,20 +317,45 @@ def write_meta(root: str | os.PathLike, meta: dict[str, Any]) -> None:
     write_text_atomic(meta_path(root), json.dumps(meta, indent=1) + "\n")
 
 
-def read_shard_info(path: str | os.PathLike, *, frame_size: int | None = None) -> ShardInfo:
-    """The index stored inside a shard; checks that it opens and that its frame size matches.
+def open_shard(path: str | os.PathLike) -> Any:
+    """An open ``h5py.File`` of a shard, for reading.
 
     Raises:
-        DatasetError: corrupt or truncated shard, or frame-size mismatch.
+        DatasetError: the user may not read it (said as such: the file is not corrupt, and deleting it would lose
+            good data), or it is not a readable HDF5 file (corrupt or truncated).
     """
     import h5py
 
     path = Path(path)
     try:
-        with h5py.File(path, "r") as f:
+        with open(path, "rb"):  # HDF5 reports a permission error as a failed open, like a corrupt file
+            pass
+    except PermissionError:
+        raise DatasetError(f"{path}: permission denied: this user may not read the shard (the file itself may be "
+                           "fine; do not delete it, fix its permissions, e.g. chmod a+r)") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read the shard ({_short(e)})") from None
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise DatasetError(f"{path}: corrupt or truncated shard ({_short(e)}); delete it and re-record "
+                           "it with `vw-agent record --resume`") from None
+
+
+def read_shard_info(path: str | os.PathLike, *, frame_size: int | None = None) -> ShardInfo:
+    """The index stored inside a shard; checks that it opens and that its frame size matches.
+
+    Raises:
+        DatasetError: unreadable (permissions), corrupt or truncated shard, or frame-size mismatch.
+    """
+    path = Path(path)
+    try:
+        with open_shard(path) as f:
             raw = f.attrs.get("index")
             fs = int(f.attrs.get("frame_size", -1))
             info = ShardInfo.from_json(json.loads(raw))
+    except DatasetError:
+        raise
     except (OSError, KeyError, TypeError, ValueError) as e:
         raise DatasetError(f"{path}: corrupt or truncated shard ({_short(e)}); delete it and re-record "
                            "it with `vw-agent record --resume`") from None

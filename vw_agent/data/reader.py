@@ -25,6 +25,7 @@ from vw_agent.data.format import (
     _short,
     content_hash,
     meta_path,
+    open_shard,
     read_meta,
     read_shard_info,
 )
@@ -97,18 +98,12 @@ class DatasetReader:
         return [e.id for e in self.episodes if split is None or e.split == split]
 
     def _file(self, name: str):
-        import h5py
-
         if os.getpid() != self._pid:
             self._handles, self._datasets, self._pid = {}, OrderedDict(), os.getpid()
         f = self._handles.get(name)
         if f is None:
             path = self.root / name
-            try:
-                f = h5py.File(path, "r")
-            except OSError as e:
-                raise DatasetError(f"{path}: corrupt or truncated shard ({_short(e)}); delete it and "
-                                   "re-record it with `vw-agent record --resume`") from None
+            f = open_shard(path)
             fs = int(f.attrs.get("frame_size", -1))
             if fs != self.frame_size:
                 f.close()
