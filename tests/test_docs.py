@@ -149,3 +149,13 @@ def test_mkdocs_build_strict(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "Quick start: two commands" in home  # the home page is the README
+
+
+def test_the_bad_input_table_names_tests_that_exist():
+    """docs/errors.md says which test holds each row: each named file and test function must exist."""
+    text = (ROOT / "docs" / "errors.md").read_text()
+    refs = re.findall(r"`(tests/[\w/]+\.py)((?:::\w+)?)`", text)
+    assert len(refs) >= 15 and "`::" not in text
+    for path, name in refs:
+        source = (ROOT / path).read_text()
+        assert not name or f"def {name[2:]}(" in source, f"{path}{name} is not a test"
