@@ -109,13 +109,7 @@ _GO9_IDM = dict(channels=(32, 64, 64), code_dim=32, hidden=256)  # both 9x9 CPU 
 
 
 def _go9_cpu_pixels() -> Preset:
-    # The paper's pixel LDM at CPU size: the shipped checkpoint of earlier versions (76 min alone on a 2-core
-    # AMD EPYC, 2 threads: tokenizer 24.6, LDM 24.5, transformer 19.1, IDM 7.8). 80 px frames, 4 halvings:
-    # 5x5 = 25 tokens, each 16 px wide. Stones sit ~8.4 px apart, so a token covers at most 2-3 intersections
-    # a side and usually 2x2: 3^4 = 81 (at worst 3^6 = 729) boards per token fit the 1,000 ids. At 64 px the
-    # paper's 4x4 grid put up to 3x3 points (19,683 boards) in a token, and the tokenizer read back only 97.2%
-    # of held-out intersections after 2,000 steps. The LDM also works on a 5x5 grid (cheap attention) and the
-    # IDM on 10x10, fine enough to place one stone. H=5, the paper's Go.
+    # The paper's pixel LDM at CPU size (80 px, 5x5 tokens of 16 px, H=5). Its measurements: docs/results.md.
     return linked(
         "go9-cpu-pixels", "9x9 Go, the paper's pixel LDM: 80 px frames, 25 tokens, H=5 (76 min on 2 cores)",
         TokenizerConfig(frame_size=80, channels=(32, 48, 64, 96), levels=(8, 5, 5, 5)),
@@ -123,10 +117,6 @@ def _go9_cpu_pixels() -> Preset:
                   decoder_layers=2),
         gpt=dict(n_layer=4, n_head=4, n_embd=192),
         idm=_GO9_IDM,
-        # The tokenizer reads 100% of held-out boards after 1,600 steps too, but the LDM needs its 2,000: after 900
-        # its codes changed nothing (shuffling them cost 0.0000 of changed-pixel error, against 0.038 at 2,000).
-        # Nor did these carry anything after 2,000 steps: 6 windows a step, 40 px LDM input, thinner LDM convs
-        # (16, 32, 64, 64); nor 1,000 steps whose first 300 gave the decoder unrounded codes.
         train={"tokenizer": StageTrain(steps=3_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=2_000, batch_size=8, lr=1e-3),
                "transformer": StageTrain(steps=3_000, batch_size=32, lr=3e-4),
@@ -135,20 +125,8 @@ def _go9_cpu_pixels() -> Preset:
 
 
 def _go9_cpu() -> Preset:
-    # go9-cpu-pixels made cheap where it was slow, each change measured on the 2-core AMD EPYC (2 threads):
-    # * The tokenizer's encoder is a patch embedding (tokenizer.PatchEncoder): 0.41 s a step of 24 frames, 0.60
-    #   with the conv encoder. Its ids are steadier: a token's id depends on its own 16 px patch alone. After
-    #   600 steps (a 600-step schedule) it read back 99.99% of the 1,730 val frames' intersections (12 wrong).
-    #   Without the decoder's residual blocks (0.26 s a step) it read 99.7% after 1,000 steps and left smudges.
-    # * The LDM works on the tokenizer's ids (vw_agent.ldm, space="tokens"): its codes mattered after 600 steps
-    #   of 64 windows (7 min), where the pixel LDM's needed 2,000 of 8 (23 min).
-    # * The GPT is 128 wide: at batch 1 a 192-wide GPT's weights (7 MB) fall out of this CPU's cache between
-    #   tokens, and a move took 138 ms (82 ms at 128 wide).
-    # * The tokenizer takes 2,000 steps: after 1,500 it misread 5 of the 235,953 held-out intersections (faint
-    #   smudges read as stones); after 2,000, none, in each of two runs. Alone there 2,000 steps took 9.9 min.
-    # `vw-agent train all` on the 500 KataGo games, alone: 24.2 min on a faster 2-core AMD EPYC (tokenizer 8.7,
-    # LDM 3.5, transformer 7.9, IDM with the agent metrics 4.1); on the slower one above its stages took 9.9 +
-    # 7.0 + 13.8 + 6.3 = 37 min. 46-52 ms a move on one thread; the README has what it learned.
+    # go9-cpu-pixels made cheap where it was slow: a patch-embedding tokenizer, the LDM on its ids, a 128-wide
+    # GPT. Its measurements: docs/results.md.
     p = _go9_cpu_pixels()
     return linked(
         "go9-cpu", "9x9 Go on a 2-core CPU: 80 px frames, 25 patch tokens, an LDM on the tokens (H=5), 4x128 GPT",
@@ -227,22 +205,8 @@ def _tiny_tabletop() -> Preset:
 
 
 def _tabletop_cpu() -> Preset:
-    # 64 px, measured on expert episodes recorded at 64 and 80 px: a block covers ~6 px at 64 (9-10 at 80, 20
-    # at 128) and the arm changes 50-110 px per step at 64 (75-170 at 80), so every object and every step's
-    # motion is visible at 64, while 80 px costs 1.56x per conv and gives either 25 tokens of 16 px (a block
-    # is a speck in a token) or 100 tokens (a GPT sequence of 206, not 134). 3 halvings: 8x8 = 64 tokens of
-    # 8 px; the scene is flat-shaded primitives, so 1,000 ids a patch. H=9 and 5 codes per step, as the
-    # paper's CALVIN release: episodes last 26-56 steps, so the 10-frame windows fit. cond: the task id
-    # (its index in sorted(TASKS)). The LDM works on a 4x4 grid (0.65 s/step; 8x8 cost 0.78 s).
-    #
-    # Timed on the 2-core AMD EPYC, 2 threads, seconds a step on synthetic batches: the conv tokenizer 0.28
-    # (patch encoder without blocks 0.15), the pixel LDM 0.99 at batch 8 (0.50 without its residual blocks),
-    # the LDM on the tokens 0.73 at batch 16 (1.55 at 32). Alone, the conv tokenizer's 2,000 steps took 11.9
-    # min and the pixel LDM ran at 1.0-1.1 s a step, so the pixel preset exceeded 45 min. As go9-cpu, the
-    # tokenizer here has the patch encoder and the LDM works on its ids, whose codes carried part of the change
-    # (held-out changed ids 24.9% right with the true codes, 20.7% shuffled, after 600 steps of 32).
-    # `vw-agent train all` on 400 expert episodes (14,601 frames), alone there: 36.5 min (tokenizer 9.5, LDM
-    # 10.2, transformer 15.1, IDM 1.7); docs/agent-tabletop.md has what it learned.
+    # 64 px, 3 halvings: 8x8 = 64 tokens of 8 px; H=9 with 5 codes per step, as the paper's CALVIN release; the
+    # task id as cond; patch tokens and an LDM on them, as go9-cpu. Its measurements: docs/results.md.
     return linked(
         "tabletop-cpu", "tabletop on a 2-core CPU: 64 px static camera, 64 patch tokens, an LDM on the tokens "
                         "(H=9, 5 codes per step), task cond, 7-D action",
