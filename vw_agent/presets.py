@@ -7,6 +7,8 @@
   ``train all`` takes under 45 minutes on a 2-core CPU and a move under 100 ms on one core.
 * ``go9-move``: go9-cpu's tokens with an LDM whose one code per step is an exact latent move (H=1); acting
   samples that code and the LDM's decoder renders the imagined frame; a 6x192 GPT. The shipped checkpoint.
+* ``go9-point``: go9-move on one token per intersection (72 px, 9x9 tokens of 8 px). Its LDM codes are far more exact,
+  yet the agent knew less; not shipped (docs/agent-go.md).
 * ``go9-cpu-pixels``: the paper's pixel LDM at CPU size, a conv tokenizer and a 4x192 GPT: the shipped model
   of earlier versions. ``train all`` took 76 min alone on a 2-core AMD EPYC (AVX2, 2 threads), 138 ms a move.
 * ``paper-go-50m`` / ``paper-go-300m``: the paper's Go sizes (VideoWorld, arXiv 2501.09781): 256 px frames to
