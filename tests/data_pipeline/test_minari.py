@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from vw_agent.data.format import DatasetReader, read_meta
+from vw_agent.data.format import read_meta
+from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
 from vw_cli.main import cli
 from vw_envs.errors import DatasetError

@@ -45,7 +45,6 @@ import vw_envs  # noqa: F401  (registers the ids for gym.spec)
 from vw_agent.data.format import (
     DEFAULT_FRACTIONS,
     FORMAT_VERSION,
-    DatasetReader,
     Episode,
     ShardWriter,
     action_hash,
@@ -54,6 +53,7 @@ from vw_agent.data.format import (
     meta_path,
     write_meta,
 )
+from vw_agent.data.reader import DatasetReader
 from vw_envs.errors import DatasetError
 
 BATCH_EPISODES = 16  # episodes handed to Minari per write: memory holds one batch of decoded frames
