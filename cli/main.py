@@ -11,9 +11,10 @@ import sys
 import click
 
 import vw_envs  # noqa: F401  (registers kinds that live in the env package)
+import vw_envs.tabletop.policies  # noqa: F401  (registers the tabletop kinds)
 from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id, check_task
 from vw_envs.errors import VWError
-from vw_envs.players import PLAYER_KINDS, kind_status
+from vw_envs.players import DOMAINS, KINDS, kind_status
 from vw_envs.tabletop.rollout import play_episode
 
 
@@ -38,17 +39,22 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 def players() -> None:
-    """List every player spec, what it needs installed, and whether it works here."""
+    """List every player (Go) and policy (tabletop) spec, what it needs installed, and whether it works here.
+
+    A bare spec resolves in the domain of the env it acts in: `random` is a Go player on VideoGo-*, a policy on
+    VideoTabletop-*.
+    """
     rows = []
-    for kind in sorted(PLAYER_KINDS.values(), key=lambda k: k.name):
-        status = kind_status(kind)
-        rows.append((kind.example, "ok" if status is None else "missing", kind.help, kind.needs, status))
-    width = max(len(r[0]) for r in rows)
-    for example, ok, help_, needs, status in rows:
-        click.echo(f"{example:<{width}}  [{ok:>7}]  {help_}")
-        click.echo(f"{'':<{width}}             needs: {needs}")
+    for domain in DOMAINS:
+        for kind in sorted(KINDS[domain].values(), key=lambda k: k.name):
+            status = kind_status(kind)
+            rows.append((domain, kind.example, "ok" if status is None else "missing", kind.help, kind.needs, status))
+    width = max(len(r[1]) for r in rows)
+    for domain, example, ok, help_, needs, status in rows:
+        click.echo(f"{domain:<8}  {example:<{width}}  [{ok:>7}]  {help_}")
+        click.echo(f"{'':<8}  {'':<{width}}             needs: {needs}")
         if status:
-            click.echo(f"{'':<{width}}             here: {status}")
+            click.echo(f"{'':<8}  {'':<{width}}             here: {status}")
 
 
 @cli.command()

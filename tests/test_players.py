@@ -67,3 +67,25 @@ def test_human_player_refuses_illegal_then_accepts(tmp_path):
     assert h.genmove(state) == 48  # D4
     text = out.getvalue()
     assert "not a vertex" in text and "illegal: occupied" in text
+
+
+def test_one_registry_of_kinds_with_a_domain_each():
+    """Go players and tabletop policies are one registry; the shared names resolve by the env's domain."""
+    import subprocess
+    import sys
+
+    from vw_envs.players import DOMAINS, KINDS
+    from vw_envs.tabletop.policies import POLICY_KINDS, RandomPolicy, make_policy
+
+    assert DOMAINS == ("go", "tabletop") and POLICY_KINDS is KINDS["tabletop"] and PLAYER_KINDS is KINDS["go"]
+    both = set(KINDS["go"]) & set(KINDS["tabletop"])
+    assert {"random", "videoworld", "sb3", "bc"} <= both
+    for name in both:
+        assert KINDS["go"][name].entry_point != KINDS["tabletop"][name].entry_point
+        assert (KINDS["go"][name].domain, KINDS["tabletop"][name].domain) == ("go", "tabletop")
+    assert isinstance(make_player("random"), RandomPlayer)
+    assert isinstance(make_policy("random"), RandomPolicy)
+    out = subprocess.run([sys.executable, "-m", "vw_cli.main", "players"], capture_output=True, text=True,
+                         check=True).stdout
+    listed = {(line.split()[0], line.split()[1].split(":")[0]) for line in out.splitlines() if line[:1].strip()}
+    assert listed == {(d, name) for d in DOMAINS for name in KINDS[d]}

@@ -203,22 +203,32 @@ def parse_spec(text: str) -> PlayerSpec:
 
 @dataclass(frozen=True)
 class PlayerKind:
-    """One kind of player: where its class lives, an example spec, and what it needs installed."""
+    """One kind of player or policy: its domain, where its class lives, an example spec, what it needs installed.
+
+    One registry holds both domains: ``"go"`` players (``from_spec(spec) -> Player``) and ``"tabletop"`` policies
+    (``from_spec(spec, env) -> policy``, :mod:`vw_envs.tabletop.policies`). ``random``, ``videoworld``, ``sb3`` and
+    ``bc`` exist in both, with different classes; a bare spec resolves in the domain of the env it acts in.
+    """
 
     name: str
-    entry_point: str  # "module:Class"; the class has ``from_spec(spec: PlayerSpec) -> Player``
+    entry_point: str  # "module:Class"; the class has ``from_spec(spec[, env])``
     example: str
     needs: str
     help: str
     check: str | None = None  # "module:function" returning None if usable, else a one-line reason
+    domain: str = "go"  # "go" or "tabletop"
 
 
-PLAYER_KINDS: dict[str, PlayerKind] = {}
+DOMAINS = ("go", "tabletop")
+KINDS: dict[str, dict[str, PlayerKind]] = {d: {} for d in DOMAINS}  # domain -> name -> kind
+PLAYER_KINDS = KINDS["go"]  # the Go players (the same dict, so later registrations show)
 
 
 def register_player_kind(kind: PlayerKind) -> None:
-    """Add (or replace) a kind; other packages call this, or get a line in the table below."""
-    PLAYER_KINDS[kind.name] = kind
+    """Add (or replace) a kind in its domain; other packages call this, or get a line in the tables below."""
+    if kind.domain not in KINDS:
+        raise ValueError(f"unknown domain {kind.domain!r}; valid: {', '.join(DOMAINS)}")
+    KINDS[kind.domain][kind.name] = kind
 
 
 def _resolve(entry_point: str) -> Any:

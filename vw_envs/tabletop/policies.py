@@ -1,4 +1,5 @@
-"""Tabletop policies: the protocol, the registry of policy kinds, and the trivial ones (random, noop).
+"""Tabletop policies: the protocol, their kinds in the one registry (:data:`vw_envs.players.KINDS`), and the trivial
+ones (random, noop).
 
 A policy spec uses the project's one grammar (:func:`vw_envs.players.parse_spec`): ``expert``,
 ``random``, ``noop``, and later ``videoworld:runs/x``, ``sb3:runs/x``, ``bc:runs/x``. Kinds resolve through
@@ -14,16 +15,24 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from vw_envs.errors import SpecError
-from vw_envs.players import PlayerSpec, parse_spec
+from vw_envs.players import KINDS, PlayerKind, PlayerSpec, parse_spec, register_player_kind
 
-POLICY_KINDS: dict[str, str] = {
-    "expert": "vw_envs.tabletop.experts:ExpertPolicy",
-    "random": "vw_envs.tabletop.policies:RandomPolicy",
-    "noop": "vw_envs.tabletop.policies:NoopPolicy",
-    "sb3": "vw_agent.baselines.sb3_agent:SB3Policy",
-    "bc": "vw_agent.baselines.bc:BCPolicy",
-    "videoworld": "vw_agent.agent_tabletop:VideoWorldPolicy",
-}
+POLICY_KINDS = KINDS["tabletop"]  # the tabletop domain of the one registry of kinds (vw_envs.players)
+for _kind in (
+    PlayerKind("expert", "vw_envs.tabletop.experts:ExpertPolicy", "expert", "nothing",
+               "the scripted expert of each task (100% on all 20)", domain="tabletop"),
+    PlayerKind("random", "vw_envs.tabletop.policies:RandomPolicy", "random", "nothing",
+               "uniformly random 7-D actions", domain="tabletop"),
+    PlayerKind("noop", "vw_envs.tabletop.policies:NoopPolicy", "noop", "nothing",
+               "holds still with the gripper open (must never succeed)", domain="tabletop"),
+    PlayerKind("sb3", "vw_agent.baselines.sb3_agent:SB3Policy", "sb3:runs/ppo-led", "stable-baselines3",
+               "a trained SB3 baseline run on a tabletop task", domain="tabletop"),
+    PlayerKind("bc", "vw_agent.baselines.bc:BCPolicy", "bc:runs/bc-led", "torch",
+               "a behaviour-cloning baseline run on tabletop experts", domain="tabletop"),
+    PlayerKind("videoworld", "vw_agent.agent_tabletop:VideoWorldPolicy", "videoworld:runs/tabletop", "torch",
+               "the VideoWorld agent trained on tabletop video (vw-agent train)", domain="tabletop"),
+):
+    register_player_kind(_kind)
 
 
 @runtime_checkable
@@ -53,9 +62,10 @@ def clip_action(action: Any) -> np.ndarray:
     return np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
 
 
-def register_policy_kind(kind: str, entry_point: str) -> None:
-    """Add a policy kind (``"module.path:Class"``), e.g. from an agent package."""
-    POLICY_KINDS[kind] = entry_point
+def register_policy_kind(kind: str, entry_point: str, description: str = "", needs: str = "") -> None:
+    """Add a tabletop policy kind (``"module.path:Class"``), e.g. from an agent package."""
+    register_player_kind(PlayerKind(kind, entry_point, kind, needs or "see its package", description,
+                                    domain="tabletop"))
 
 
 def make_policy(text: str, env: Any = None) -> TabletopPolicy:
@@ -67,11 +77,11 @@ def make_policy(text: str, env: Any = None) -> TabletopPolicy:
     spec = parse_spec(text)
     if spec.kind not in POLICY_KINDS:
         raise SpecError(f"{text!r}: unknown tabletop policy kind {spec.kind!r}; valid: {', '.join(POLICY_KINDS)}")
-    module, _, attr = POLICY_KINDS[spec.kind].partition(":")
+    module, _, attr = POLICY_KINDS[spec.kind].entry_point.partition(":")
     try:
         cls = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
-        raise SpecError(f"{text!r}: cannot load {POLICY_KINDS[spec.kind]} ({e})") from None
+        raise SpecError(f"{text!r}: cannot load {POLICY_KINDS[spec.kind].entry_point} ({e})") from None
     return cls.from_spec(spec, env)
 
 
