@@ -17,22 +17,16 @@ Choices made here, each because a plain version collapsed on Go video (every cod
   from frame t's feature grid attending to the codes of steps 1..h; changed pixels weigh ``1 + change_weight``
   in the loss. A Go frame differs from the previous one by a stone or two, and this makes the codes, not the
   decoder's memory of the board, responsible for that difference.
-* Measured on the tiny 3-game dataset (H=1, 64 px): the codes start to matter after ~1,500 steps
-  (reconstruction MSE with true codes 0.0007-0.0009 vs 0.0013-0.0014 with codes shuffled across the batch);
-  a decoder given the true move as its code needs ~500 steps. Not a few-second test, so no unit test checks it.
+* How long the codes take to matter is measured in ``docs/results.md`` (not a few-second test, so no unit test
+  checks it).
 
 **Two spaces** (``LDMConfig.space``). ``"pixels"`` is the paper's LDM: convolutions on the frames, a pixel
 decoder. ``"tokens"`` is the same model on the frozen frame tokenizer's ids: each frame is its g x g ids
 (embedded, plus a learned "changed since frame k-1" embedding in place of the difference image), and the
 decoder predicts the ids of frames t+1..t+H (cross-entropy, ids that differ from frame t's weighing
 ``1 + change_weight``); the tokenizer turns them into pixels. The queries, FSQ and the decoder's transformer
-are the same. Why: on 9x9 Go at 80 px on a 2-core CPU, the pixel LDM's codes carried nothing until ~2,000
-steps of 8 windows (23 minutes, half of the 45-minute budget for all four stages; every cheaper pixel
-configuration tried left them unused), while on the tokenizer's ids they mattered after 200 steps of 32
-windows (one minute): held-out changed ids predicted 24% with the true codes vs 18% with shuffled ones;
-in a run on the conv tokenizer's ids, 38.8% vs 26.8% after 600 steps of 64 (7 minutes). The step-1 code alone
-names the held-out move (majority move per code) 12% of the time, the 2,000-step pixel LDM's 14%: neither
-codes the move as such; both carry part of the change. The token space needs the tokenizer trained first.
+are the same. Why: on a 2-core CPU the pixel LDM's codes took ~20x the compute of the token LDM's to carry
+anything (``docs/results.md``, "The LDM's two spaces"). The token space needs the tokenizer trained first.
 
 Axis letters: b batch, t frames (H+1), s future steps (H), h w pixels, c channels, g feature grid side,
 n tokens (g*g), d FSQ dims, v the tokenizer's vocabulary.
