@@ -108,6 +108,8 @@ def _tiny_move() -> Preset:
 
 
 _GO9_IDM = dict(channels=(32, 64, 64), code_dim=32, hidden=256)  # both 9x9 CPU presets' IDM: 10x10 features
+# go9-move's GPT, kept by go9-point: 6x192, code positions weighted 10x, frame t+1 decoded by the LDM
+_GO9_MOVE_GPT = dict(n_layer=6, n_head=6, n_embd=192, code_loss_weight=10.0, next_frame="ldm")
 
 
 def _go9_cpu_pixels() -> Preset:
@@ -156,7 +158,7 @@ def _go9_move() -> Preset:
         "go9-move", "9x9 Go: go9-cpu's tokens, an LDM whose one code per step is the move (H=1), a 6x192 GPT",
         p.tokenizer, replace(p.ldm, horizon=1, quantizer="vq", codebook_size=256, pair_input=True, dim=128,
                              decoder_layers=3, copy_logit=5.0, change_weight=10.0, attend="changes"),
-        gpt=dict(n_layer=6, n_head=6, n_embd=192, code_loss_weight=10.0, next_frame="ldm"),
+        gpt=_GO9_MOVE_GPT,
         idm=dict(_GO9_IDM, use_codes=False),
         train={"tokenizer": StageTrain(steps=2_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=4_000, batch_size=64, lr=1e-3),
@@ -180,7 +182,7 @@ def _go9_point() -> Preset:
         "go9-point", "9x9 Go, one token per intersection: 72 px frames, 81 patch tokens, go9-move's LDM (H=1), "
                      "a 6x192 GPT",
         tok, replace(p.ldm, frame_size=72, channels=(24, 48, 64)),
-        gpt=dict(n_layer=6, n_head=6, n_embd=192, code_loss_weight=10.0, next_frame="ldm"),
+        gpt=_GO9_MOVE_GPT,
         idm=dict(_GO9_IDM, use_codes=False),
         train={"tokenizer": StageTrain(steps=1_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=2_000, batch_size=64, lr=1e-3),

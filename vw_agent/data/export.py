@@ -35,8 +35,8 @@ def export_episode(root: str | os.PathLike, ep_id: int, *, gif: str | None = Non
     reader = DatasetReader(root)
     try:
         ref = reader.ref(ep_id)
-        reader.verify(ep_id)  # a whole-episode read: against the content hash, before anything is written
-        attrs = reader.attrs(ep_id)
+        ep = reader.episode(ep_id)  # a whole-episode read: checked against its content hash before anything is written
+        attrs = ep.attrs
         out = ExportSummary(frames=0)
         if sgf:
             if not attrs.get("sgf"):
@@ -44,7 +44,7 @@ def export_episode(root: str | os.PathLike, ep_id: int, *, gif: str | None = Non
             write_text_atomic(sgf, attrs["sgf"] + "\n")
             out.sgf = str(sgf)
         if gif or mp4:
-            frames = reader.frames(ep_id)
+            frames = ep.frames
             out.frames = len(frames)
             if gif:
                 write_gif(gif, frames, fps=fps)

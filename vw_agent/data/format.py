@@ -104,8 +104,13 @@ def action_hash(actions: np.ndarray, prefix: str = "") -> str:
 
 def content_hash(ep: Episode) -> str:
     """Hash of what the episode shows and does (frames and actions): detects bit rot and copies."""
-    h = hashlib.sha256(np.ascontiguousarray(ep.frames).tobytes())
-    h.update(np.ascontiguousarray(ep.actions).tobytes())
+    return frames_actions_hash(ep.frames, ep.actions)
+
+
+def frames_actions_hash(frames: np.ndarray, actions: np.ndarray) -> str:
+    """:func:`content_hash` of an episode given only its frames and actions (what readers check it against)."""
+    h = hashlib.sha256(np.ascontiguousarray(frames).tobytes())
+    h.update(np.ascontiguousarray(actions).tobytes())
     return h.hexdigest()[:32]
 
 

@@ -23,7 +23,7 @@ from vw_agent.data.format import (
     SPLITS,
     Episode,
     _short,
-    content_hash,
+    frames_actions_hash,
     meta_path,
     open_shard,
     read_meta,
@@ -176,18 +176,21 @@ class DatasetReader:
         self._verify(ref, frames, actions, attrs)
         return Episode(frames, actions, rewards, dones, attrs, state or None)
 
-    def verify(self, ep_id: int) -> None:
-        """Read the whole episode and check it against its content hash; DatasetError if it does not match."""
-        self.episode(ep_id)
+    def verify(self, ep_id: int) -> bool:
+        """Read the whole episode and check it against its content hash; DatasetError if it does not match.
 
-    def _verify(self, ref: EpisodeRef, frames: np.ndarray, actions: np.ndarray,
-                attrs: dict[str, Any] | None = None) -> None:
+        Returns:
+            Whether there was a hash to check (episodes recorded before hashes were stored have none).
+        """
+        return "content_hash" in self.episode(ep_id).attrs
+
+    def _verify(self, ref: EpisodeRef, frames: np.ndarray, actions: np.ndarray, attrs: dict[str, Any]) -> None:
         """DatasetError unless frames and actions hash to the ``content_hash`` stored when the episode was
         recorded (an episode without one, from before hashes were stored, is not checked)."""
-        stored = (attrs if attrs is not None else self.attrs(ref.id)).get("content_hash")
+        stored = attrs.get("content_hash")
         if stored is None:
             return
-        found = content_hash(Episode(frames, actions, np.zeros(len(actions), np.float32), np.zeros(len(actions), bool)))
+        found = frames_actions_hash(frames, actions)
         if found != stored:
             raise DatasetError(f"{self.root / ref.file}: episode {ref.id} does not match its content hash (stored "
                                f"{stored}, read {found}): the shard is corrupt; delete it and re-record it with "
@@ -217,8 +220,7 @@ def check_dataset(root: str | os.PathLike) -> dict[str, int]:
     unhashed = 0
     try:
         for ref in reader.episodes:
-            unhashed += "content_hash" not in reader.attrs(ref.id)
-            reader.verify(ref.id)
+            unhashed += not reader.verify(ref.id)
     finally:
         reader.close()
     return {"shards": len(meta.get("shards", [])), "episodes": len(reader.episodes), "unhashed": unhashed}
