@@ -250,3 +250,18 @@ def test_step_after_success_needs_reset_and_set_task_rearms():
     env.reset(seed=1)
     env.step(np.zeros(7, dtype=np.float32))
     env.close()
+
+
+def test_step_after_truncation_needs_reset():
+    env = gym.make("VideoTabletop-OpenDrawer-v0", frame_size=16, max_episode_steps=3)
+    env.reset(seed=0)
+    truncated = False
+    for _ in range(3):
+        *_, truncated, _info = env.step(np.zeros(7, dtype=np.float32))
+    assert truncated
+    with pytest.raises(RuntimeError, match=r"truncated at its time limit \(3 steps\); call reset"):
+        env.step(np.zeros(7, dtype=np.float32))
+    env.reset(seed=1)  # a new episode steps again
+    *_, truncated, _info = env.step(np.zeros(7, dtype=np.float32))
+    assert not truncated
+    env.close()
