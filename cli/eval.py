@@ -36,6 +36,9 @@ def _anchor(text: str) -> tuple[str, float]:
 @click.option("--schedule", default="neighbours", show_default=True,
               help="neighbours | round-robin | gauntlet:SPEC.")
 @click.option("--workers", default=1, show_default=True, help="Parallel game processes.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the games run: local processes, or Ray actors (RAY_ADDRESS joins a cluster; "
+                   "docs/cluster.md). The games are the same.")
 @click.option("--komi", type=KOMI, default=7.5, show_default=True, help="Komi (the paper's 9x9 games used 5.5).")
 @click.option("--seed", default=0, show_default=True, help="Base seed of openings and players.")
 @click.option("--out", default="results/go9", show_default=True, type=click.Path(file_okay=False),
@@ -47,7 +50,7 @@ def _anchor(text: str) -> tuple[str, float]:
               help="Held-out games (SGF file, .sgfs collection, folder of SGFs, or a dataset folder's "
                    "test split) for the knowledge metrics of every player.")
 @click.option("--positions", default=200, show_default=True, help="Knowledge metrics: at most this many positions.")
-def go(board, players, player_list, games_per_pair, schedule, workers, komi, seed, out, anchor, bootstrap,
+def go(board, players, player_list, games_per_pair, schedule, workers, backend, komi, seed, out, anchor, bootstrap,
        knowledge_src, positions) -> None:
     """Play a ladder of Go games, fit Elo, and write OUT/report.md (resumes an interrupted run)."""
     # lazy: command modules import only click, so vw-agent --help stays fast
@@ -58,7 +61,7 @@ def go(board, players, player_list, games_per_pair, schedule, workers, komi, see
     if not specs:
         raise click.UsageError("give --players or --player")
     cfg = LadderConfig(players=specs, board_size=board, games_per_pair=games_per_pair, schedule=schedule,
-                       workers=workers, komi=komi, out=out, seed=seed)
+                       workers=workers, backend=backend, komi=komi, out=out, seed=seed)
     run_ladder(cfg)
     if knowledge_src:
         # lazy: command modules import only click, so vw-agent --help stays fast
@@ -114,11 +117,13 @@ def report(run_dir, anchor, bootstrap) -> None:
 @click.option("--chains", default=0, show_default=True, help="CALVIN-style task chains (0: none).")
 @click.option("--chain-length", default=5, show_default=True, help="Subtasks per chain.")
 @click.option("--workers", default=1, show_default=True, help="Parallel processes.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the episodes run: local processes, or Ray actors (docs/cluster.md).")
 @click.option("--frame-size", default=128, show_default=True, help="Frame side in pixels.")
 @click.option("--seed", default=0, show_default=True, help="First seed.")
 @click.option("--out", default="results/tabletop", show_default=True, type=click.Path(file_okay=False),
               help="Result folder; rerunning resumes it.")
-def tabletop(policy, tasks, episodes, chains, chain_length, workers, frame_size, seed, out) -> None:
+def tabletop(policy, tasks, episodes, chains, chain_length, workers, backend, frame_size, seed, out) -> None:
     """Per-task success rates (Wilson intervals, GIFs) and CALVIN-style chains; writes OUT/report.md."""
     # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.eval.tabletop import TabletopEvalConfig, run_tabletop_eval
@@ -126,6 +131,6 @@ def tabletop(policy, tasks, episodes, chains, chain_length, workers, frame_size,
     if episodes is None:
         episodes = 0 if chains else 100
     cfg = TabletopEvalConfig(policy=policy, tasks=tasks, episodes=episodes, chains=chains,
-                             chain_length=chain_length, workers=workers, frame_size=frame_size, seed=seed,
-                             out=out)
+                             chain_length=chain_length, workers=workers, backend=backend, frame_size=frame_size,
+                             seed=seed, out=out)
     click.echo(f"wrote {run_tabletop_eval(cfg)}")

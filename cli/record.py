@@ -30,6 +30,9 @@ from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
 @click.option("--frame-size", type=FRAME_SIZE, default=None, help="Frame width and height in pixels [default: 128].")
 @click.option("--komi", type=KOMI, default=None, help="Go self-play komi [default: 7.5].")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes recording in parallel.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the workers run: local processes, or Ray actors (RAY_ADDRESS joins a cluster; "
+                   "docs/cluster.md). The dataset is the same.")
 @click.option("--shard-episodes", type=int, default=None,
               help="Episodes per shard; a kill loses at most one shard's work [default: 32].")
 @click.option("--dedup", is_flag=True, default=None, help="Drop games whose move sequence is already recorded.")
@@ -37,7 +40,7 @@ from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
 @click.option("--resume", is_flag=True, help="Continue the dataset in --out where it stopped.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def record(env_id, out, episodes, black, white, opening_moves, from_sgf, symmetries, policy, tasks, seed,
-           frame_size, komi, workers, shard_episodes, dedup, split_seed, resume, quiet) -> None:
+           frame_size, komi, workers, backend, shard_episodes, dedup, split_seed, resume, quiet) -> None:
     """Record a dataset of whole-episode videos (HDF5 shards + meta.json).
 
     \b
@@ -63,7 +66,8 @@ def record(env_id, out, episodes, black, white, opening_moves, from_sgf, symmetr
                                                "symmetries"} & given:
         raise click.BadParameter("--black/--white/--from-sgf/--symmetries/--opening-moves/--komi are Go options; "
                                  "tabletop takes --policy and --tasks")
-    cfg = RecordConfig(env_id=env_id, out=out, workers=workers, **{k: options[k] for k in given if k in options})
+    cfg = RecordConfig(env_id=env_id, out=out, workers=workers, backend=backend,
+                       **{k: options[k] for k in given if k in options})
     summary = run_record(cfg, resume=resume, given=given, progress=not quiet)
     rate = summary.frames_per_second
     per_hour = summary.recorded / summary.seconds * 3600 if summary.seconds > 0 else 0.0

@@ -106,7 +106,7 @@ def _new_meta(cfg: RecordConfig) -> dict[str, Any]:
 
 
 def _check_resume(cfg: RecordConfig, meta: dict[str, Any], given: set[str]) -> RecordConfig:
-    """The stored config, with this run's episode count and workers; explicit conflicts raise."""
+    """The stored config, with this run's episode count, workers and backend; explicit conflicts raise."""
     path = meta_path(cfg.out)
     stored = {"symmetries": 1, **meta.get("config", {})}  # datasets from before --symmetries have 1
     if meta.get("frame_size") != cfg.frame_size and "frame_size" in given:
@@ -118,7 +118,7 @@ def _check_resume(cfg: RecordConfig, meta: dict[str, Any], given: set[str]) -> R
                                f"{getattr(cfg, key)!r}; --resume continues the same recording")
     merged = {**asdict(cfg), **{k: v for k, v in stored.items() if k in RecordConfig.CONTENT_KEYS}}
     merged["episodes"] = cfg.episodes if "episodes" in given else meta.get("attempts", cfg.episodes)
-    merged["workers"], merged["out"] = cfg.workers, cfg.out
+    merged["workers"], merged["backend"], merged["out"] = cfg.workers, cfg.backend, cfg.out
     return RecordConfig(**merged)
 
 
@@ -236,7 +236,7 @@ def record(cfg: RecordConfig, *, resume: bool = False, given: set[str] | None = 
     t0 = time.perf_counter()
     # In attempt order, so shards do not depend on --workers; at most 2 attempts per worker are in flight, so
     # finished episodes never pile up in memory while this process compresses and writes.
-    results = imap_jobs(run_attempt, tasks(), workers=cfg.workers, ordered=True)
+    results = imap_jobs(run_attempt, tasks(), workers=cfg.workers, ordered=True, backend=cfg.backend)
     bar = tqdm(total=len(pending), unit="ep", disable=not progress, dynamic_ncols=True, file=sys.stderr,
                desc=f"record {root.name}")
     try:

@@ -82,6 +82,7 @@ class RecordConfig:
     komi: float = 7.5
     shard_episodes: int = 32
     workers: int = 1
+    backend: str = "local"  # local processes or Ray actors (vw_agent.parallel); the dataset is the same
     dedup: bool = False
     split_seed: int = 0
     split_fractions: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FRACTIONS))

@@ -50,6 +50,7 @@ class LadderConfig:
         schedule: ``neighbours`` (each player meets the ones next to it in the list), ``round-robin``,
             or ``gauntlet:SPEC`` (SPEC meets everyone else; it is added if not in ``players``).
         workers: parallel game processes; each owns its own engine processes.
+        backend: ``local`` processes or ``ray`` actors (vw_agent.parallel); the games are the same.
         komi: 7.5 by default; the paper's 9x9 games used 5.5.
         out: the run folder.
         seed: base seed; each game's seed is derived from it and the game's key.
@@ -63,6 +64,7 @@ class LadderConfig:
     games_per_pair: int = 10
     schedule: str = "neighbours"
     workers: int = 1
+    backend: str = "local"
     komi: float = 7.5
     out: str = "results/go9"
     seed: int = 0
@@ -376,7 +378,7 @@ def run_ladder(cfg: LadderConfig, *, progress: bool = True,
     t0 = time.time()
     try:
         run_jobs(play_task, todo, workers=cfg.workers, initializer=_worker_init, initargs=(cfg_dict,),
-                 on_result=finish, finalizer=_close_worker)
+                 on_result=finish, finalizer=_close_worker, backend=cfg.backend)
     finally:
         if bar is not None:
             bar.close()

@@ -47,6 +47,7 @@ class TabletopEvalConfig:
         chains: CALVIN chains (0: none).
         chain_length: subtasks per chain (CALVIN: 5).
         workers: parallel processes, each with its own simulator.
+        backend: ``local`` processes or ``ray`` actors (vw_agent.parallel); the episodes are the same.
         frame_size: frames the policy sees and the GIFs show.
         seed: first seed.
         out: the result folder.
@@ -59,6 +60,7 @@ class TabletopEvalConfig:
     chains: int = 0
     chain_length: int = 5
     workers: int = 1
+    backend: str = "local"
     frame_size: int = 128
     seed: int = 0
     out: str = "results/tabletop"
@@ -234,7 +236,8 @@ def run_tabletop_eval(cfg: TabletopEvalConfig, *, progress: bool = True) -> Path
              "chain_length": cfg.chain_length}
     t0 = time.time()
     try:
-        run_jobs(_job, jobs, workers=cfg.workers, initializer=_init, initargs=(cfg_d,), on_result=finish)
+        run_jobs(_job, jobs, workers=cfg.workers, initializer=_init, initargs=(cfg_d,), on_result=finish,
+                 backend=cfg.backend)
     finally:
         if bar is not None:
             bar.close()
