@@ -3,6 +3,8 @@ Minari's DataCollector works around our envs. Every test writes to a temporary M
 
 from __future__ import annotations
 
+import os
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -121,7 +123,8 @@ def test_tabletop_round_trip(tmp_path):
 
 def test_data_collector_around_our_env():
     """Minari's own recorder wrapped around a VideoGo env, as its docs show (it needs jax: minari[create])."""
-    pytest.importorskip("jax", reason='DataCollector needs jax (pip install "minari[create]"), left out here')
+    if not os.environ.get("CI"):  # CI installs dev, which has minari[create]: a missing jax fails there
+        pytest.importorskip("jax", reason='DataCollector needs jax (pip install "minari[create]"), left out here')
     env = minari.DataCollector(gym.make("VideoGo-9x9-v0", frame_size=64, opponent="random"), jpeg_encoding=False)
     for seed in range(2):
         _obs, info = env.reset(seed=seed)
