@@ -120,7 +120,8 @@ def report(run_dir, anchor, bootstrap) -> None:
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where the episodes run: local processes, or Ray actors (docs/cluster.md).")
 @click.option("--frame-size", default=128, show_default=True, help="Frame side in pixels.")
-@click.option("--seed", default=0, show_default=True, help="First seed.")
+@click.option("--seed", default=10_000, show_default=True,
+              help="First seed; recordings stay below 10,000, so the default evaluates unseen scenes.")
 @click.option("--out", default="results/tabletop", show_default=True, type=click.Path(file_okay=False),
               help="Result folder; rerunning resumes it.")
 def tabletop(policy, tasks, episodes, chains, chain_length, workers, backend, frame_size, seed, out) -> None:

@@ -80,3 +80,16 @@ def test_tabletop_dataset_does_not_depend_on_workers(tabletop_dataset, tmp_path)
                         tasks="push_red_block_left,turn_on_led", frame_size=64, workers=1), progress=False)
     a, b = DatasetReader(tabletop_dataset), DatasetReader(out)
     assert [a.attrs(i)["content_hash"] for i in (0, 1)] == [b.attrs(i)["content_hash"] for i in (0, 1)]
+
+
+def test_training_seeds_stay_below_the_evaluation_seeds(tabletop_dataset, tmp_path):
+    from vw_agent.eval.tabletop import TabletopEvalConfig
+    from vw_envs.tabletop.tasks import EVAL_SEED_START
+
+    reader = DatasetReader(tabletop_dataset)
+    assert [reader.attrs(e.id)["seed"] for e in reader.episodes] == [0, 1]  # seed + k: checkable, not hashed
+    assert TabletopEvalConfig().seed == EVAL_SEED_START == 10_000
+    with pytest.raises(DatasetError, match=r"seeds 9999..10000, but training seeds stay in 0..9999"):
+        record(RecordConfig(env_id="VideoTabletop-TurnOnLed-v0", out=str(tmp_path / "late"), episodes=2,
+                            seed=9_999, frame_size=64), progress=False)
+    assert not (tmp_path / "late").exists()  # refused before anything was written

@@ -54,6 +54,7 @@ from vw_envs.errors import DatasetError, EngineNotFoundError, SpecError
 from vw_envs.go.coords import SYMMETRIES
 from vw_envs.players import PLAYER_KINDS, kind_status, make_player, parse_spec
 from vw_envs.tabletop.policies import POLICY_KINDS
+from vw_envs.tabletop.tasks import EVAL_SEED_START
 
 
 @dataclass
@@ -147,6 +148,10 @@ def _validate(cfg: RecordConfig) -> None:
         raise DatasetError("symmetries copies Go games read from SGF: it needs --from-sgf")
     if cfg.kind == "tabletop":
         tabletop_task_list(cfg)
+        if cfg.seed < 0 or cfg.seed + cfg.episodes > EVAL_SEED_START:
+            raise DatasetError(f"tabletop episodes are recorded on seeds {cfg.seed}..{cfg.seed + cfg.episodes - 1}, "
+                               f"but training seeds stay in 0..{EVAL_SEED_START - 1}: evaluation starts at "
+                               f"{EVAL_SEED_START}; lower --seed or --episodes")
         kind = parse_spec(cfg.policy).kind
         if kind not in POLICY_KINDS:
             raise SpecError(f"{cfg.policy!r}: unknown tabletop policy kind {kind!r}; valid: {', '.join(POLICY_KINDS)}")

@@ -273,7 +273,9 @@ def _tabletop_episode(cfg: RecordConfig, k: int) -> Episode:
     env = _tabletop_env(cfg)
     policy = _WORKER["policy"] = make_policy(cfg.policy, env)
     tasks = tabletop_task_list(cfg)
-    seed = episode_seed(cfg.seed, k)
+    # seed + k, not a hash: the recorder checks that every training scene is below EVAL_SEED_START, where
+    # evaluation's scenes start (a hash could land on one)
+    seed = cfg.seed + k
     options = {"task": tasks[k % len(tasks)]} if tasks else None
     obs, info = env.reset(seed=seed, options=options)
     policy.reset(seed=seed)

@@ -31,7 +31,7 @@ from vw_envs.errors import SpecError
 from vw_envs.fileio import write_gif, write_text_atomic
 from vw_envs.tabletop.policies import make_policy, static_frame
 from vw_envs.tabletop.registration import MULTITASK_ID, env_id
-from vw_envs.tabletop.tasks import TASK_NAMES
+from vw_envs.tabletop.tasks import EVAL_SEED_START, TASK_NAMES
 
 SUBTASK_STEPS = 360  # CALVIN's budget per subtask
 
@@ -49,7 +49,7 @@ class TabletopEvalConfig:
         workers: parallel processes, each with its own simulator.
         backend: ``local`` processes or ``ray`` actors (vw_agent.parallel); the episodes are the same.
         frame_size: frames the policy sees and the GIFs show.
-        seed: first seed.
+        seed: first seed; by default ``EVAL_SEED_START`` (10,000), above every recorded training scene.
         out: the result folder.
         gif_every: keep every k-th frame in the GIFs (they stay small).
     """
@@ -62,7 +62,7 @@ class TabletopEvalConfig:
     workers: int = 1
     backend: str = "local"
     frame_size: int = 128
-    seed: int = 0
+    seed: int = EVAL_SEED_START
     out: str = "results/tabletop"
     gif_every: int = 2
 

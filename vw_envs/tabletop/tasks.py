@@ -26,6 +26,10 @@ from vw_envs.tabletop.scene import (
     SceneConfig,
 )
 
+# Scene seeds: recordings (training data) use seeds below this, and evaluation starts here, so no evaluated scene
+# was trained on (vw-agent record refuses more; vw-agent eval tabletop starts here by default).
+EVAL_SEED_START = 10_000
+
 PUSH_DIST, DRAWER_DIST, SLIDER_DIST, LIFT_DIST = 0.1, 0.12, 0.15, 0.05
 PUSH_ROOM = 0.15  # the expert pushes this far, so a push is feasible only with this much room
 State = dict
