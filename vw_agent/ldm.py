@@ -220,9 +220,30 @@ class LatentDynamicsModel(nn.Module):
         self.register_buffer("dec_pad", torch.cat([torch.zeros(s, g * g, dtype=torch.bool), code_hidden], 1),
                              persistent=False)
 
+    # the decoder's parts (top-level names); everything else reads frames into codes
+    DECODER = ("dec_emb", "copy_logit", "dec_pos", "dec_target", "code_in", "code_step", "dec_blocks", "dec_out",
+               "dec_enc", "dec_in", "pixel_dec")
+
     @property
     def vocab_size(self) -> int:
         return self.config.vocab_size
+
+    def freeze_encoder(self) -> None:
+        """From here on only the decoder trains: the encoder and quantizer keep their weights and stay in eval
+        mode (no VQ codebook or batch-norm updates), so every window keeps its code, and the transformer's data
+        with it. For a decoder that needs more training than the codes did (``vw-agent train ldm --decoder-only``)."""
+        for name, p in self.named_parameters():
+            p.requires_grad_(name.split(".")[0] in self.DECODER)
+        self._encoder_frozen = True
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> LatentDynamicsModel:
+        super().train(mode)
+        if getattr(self, "_encoder_frozen", False):
+            for name, child in self.named_children():
+                if name not in self.DECODER:
+                    child.eval()
+        return self
 
     # --- encoder: frames -> codes
 

@@ -51,13 +51,11 @@ from vw_agent.data.reader import DatasetReader
 from vw_agent.data.tokens import TokenCache, cache_frame_tokens, cache_sequences
 from vw_agent.eval.imagination import evaluate_agent
 from vw_agent.ldm import LatentDynamicsModel
-from vw_agent.metrics import board_accuracy
+from vw_agent.metrics import imagination_metrics, ldm_boards, token_code_usage, tokenizer_boards
 from vw_agent.presets import Preset, get_preset
-from vw_agent.tokenizer import FrameTokenizer, fit_frames, to_uint8
-from vw_agent.transformer import CODE, FRAME, GPT
+from vw_agent.tokenizer import FrameTokenizer, fit_frames
 from vw_envs.errors import VWError
 from vw_envs.fileio import write_text_atomic
-from vw_envs.go.render import frame_to_board
 
 
 @dataclass
@@ -77,10 +75,13 @@ class TrainConfig:
     eval_windows: int = 512  # windows of the held-out splits used for the end-of-stage metrics (64 gave +-6 points)
     agent_positions: int = 200  # idm, Go: held-out positions for the whole agent's metrics (0: skip)
     grad_clip: float = 1.0  # max global gradient norm (nanoGPT's default)
+    decoder_only: bool = False  # ldm: train on the decoder of <out>/ldm.pt alone; its codes stay as they are
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
+        if self.decoder_only and self.stage != "ldm":
+            raise ValueError(f"decoder_only applies to the ldm stage, not {self.stage!r}")
 
 
 def lr_at(step: int, steps: int, peak: float) -> float:
@@ -190,14 +191,14 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
     model.eval()
     out: dict[str, float] = {"loss": _loss(stage, model, batch, ldm, codes_per_step).item()}
     if stage == "transformer":
-        out.update(_imagination(model, batch, board_size))
+        out.update(imagination_metrics(model, batch, board_size))
         model.train()
         return out
     frames = batch.get("frames")
     if stage == "ldm" and model.tokens:
-        out.update(_token_code_usage(model, batch["tokens"].long()))
+        out.update(token_code_usage(model, batch["tokens"].long()))
         if board_size and "tokenizer" in batch:
-            out.update(_ldm_boards(model, batch["tokenizer"], batch["tokens"].long(), batch["next_frames"], board_size))
+            out.update(ldm_boards(model, batch["tokenizer"], batch["tokens"].long(), batch["next_frames"], board_size))
     elif stage == "ldm":
         frames = fit_frames(frames, model.config.frame_size)
         ids = model.encode(frames)
@@ -229,82 +230,6 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
             out["zero_action_mse"] = actions.float().pow(2).mean().item()
     model.train()
     return out
-
-
-@torch.no_grad()
-def tokenizer_boards(tok: FrameTokenizer, root: str | Path, board_size: int, batch_size: int = 128
-                     ) -> dict[str, float]:
-    """Tokenizer board accuracy on every held-out frame (the val and test splits; train if both are empty, as in
-    tiny data): the share of intersections read back right from the decoded ids, and the counts. Every frame,
-    not a sample: one misread stone in a few thousand frames is what the 100% target is about."""
-    reader = DatasetReader(root, frame_size=tok.config.frame_size)
-    episodes = reader.split_ids("val") + reader.split_ids("test") or reader.split_ids("train")
-    wrong = frames = 0
-    for ep in episodes:
-        video = torch.from_numpy(reader.frames(ep))
-        for a in range(0, len(video), batch_size):
-            f = video[a:a + batch_size]
-            right = board_accuracy(to_uint8(tok.decode(tok.encode(f))), f, board_size)
-            wrong += round((1 - right) * len(f) * board_size ** 2)
-            frames += len(f)
-    reader.close()
-    total = frames * board_size ** 2
-    return {"board_accuracy": 1 - wrong / total, "board_points_wrong": float(wrong), "board_points": float(total),
-            "board_frames": float(frames)}
-
-
-def _token_code_usage(ldm: LatentDynamicsModel, ids: torch.Tensor) -> dict[str, float]:
-    """Code usage of an LDM in the token space, on windows of ids (b t n): the share of frames t+1..t+H's ids
-    predicted right, over all and over those that differ from frame t's (where the codes must act), with the
-    true codes and with codes shuffled across the windows; and the distinct codes used."""
-    codes = ldm.encode(ids)
-    shuffled = codes[torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))]
-    target = ids[:, 1:]
-    changed = target != ids[:, :1]
-    out = {"distinct_codes": float(codes.unique().numel())}
-    for name, c in (("", codes), ("shuffled_codes_", shuffled)):
-        right = ldm.decode(ids[:, 0], c) == target
-        out[f"{name}token_accuracy"] = right.float().mean().item()
-        out[f"{name}changed_token_accuracy"] = right[changed].float().mean().item() if changed.any() else float("nan")
-    return out
-
-
-def _ldm_boards(ldm: LatentDynamicsModel, tok: FrameTokenizer, ids: torch.Tensor, real: torch.Tensor,
-                board_size: int) -> dict[str, float]:
-    """Is an LDM code a latent action? On windows of ids (b t n) and their real frames t, t+1 (b 2 h w c):
-    frame t+1 rebuilt from frame t's ids and the true (or shuffled) step-1 code, decoded by the tokenizer and
-    read with the renderer's inverse (a metric only): the share of intersections that changed from t to t+1
-    read right, and of windows whose whole board is right."""
-    codes = ldm.encode(ids)
-    shuffled = codes[torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))]
-    g = tok.config.grid
-    before = np.stack([frame_to_board(f, board_size) for f in real[:, 0].numpy()])
-    after = np.stack([frame_to_board(f, board_size) for f in real[:, 1].numpy()])
-    changed = before != after  # (b N N)
-    out = {"changed_points": float(changed.sum())}
-    for name, c in (("", codes), ("shuffled_codes_", shuffled)):
-        pred = to_uint8(tok.decode(ldm.decode(ids[:, 0], c)[:, 0].reshape(-1, g, g))).numpy()
-        right = np.stack([frame_to_board(f, board_size) for f in pred]) == after
-        out[f"{name}changed_points_right"] = float(right[changed].mean()) if changed.any() else float("nan")
-        out[f"{name}boards_exact"] = float(right.all(axis=(1, 2)).mean())
-    return out
-
-
-def _imagination(gpt: GPT, batch: dict[str, Any], board_size: int | None) -> dict[str, float]:
-    """Greedy one-step imagination from real frame t: board accuracy of the decoded frame t+1, and of simply
-    repeating frame t (the baseline a model that learned nothing would reach: all but one or two points)."""
-    tok, real = batch["tokenizer"], batch["next_frames"]  # real: (b, 2, h, w, c) frames t, t+1
-    if not board_size:
-        return {}
-    c = gpt.config
-    idx = gpt.build_sequence(*batch["sequences"])[:, : 1 + c.frame_tokens]  # [cond][frame t]
-    seq = gpt.generate(idx, c.codes_per_step + c.frame_tokens, temperature=0)
-    g = tok.config.grid
-    next_ids = gpt.split_sequence(seq)[FRAME][:, c.frame_tokens:].reshape(-1, g, g)
-    imagined = to_uint8(tok.decode(next_ids))
-    return {"imagine_board_accuracy": board_accuracy(imagined, real[:, 1], board_size),
-            "copy_board_accuracy": board_accuracy(real[:, 0], real[:, 1], board_size),
-            "code_vocab_used": float(gpt.split_sequence(seq)[CODE].unique().numel())}
 
 
 def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
@@ -368,6 +293,12 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         start = ck["step"]
         if isinstance(model, FrameTokenizer):
             model.train_steps.fill_(start)  # the adversarial warm-up counts on from the checkpoint
+    if cfg.decoder_only:  # from the trained LDM (or a decoder-only run's checkpoint, with --resume)
+        ck = load_checkpoint(path, stage="ldm", env_id=env_id, frame_size=frame_size)
+        if not ck["train_config"].get("decoder_only"):
+            model.load_state_dict(ck["model"])
+            opt, start = torch.optim.AdamW(model.parameters(), lr=lr), 0
+        model.freeze_encoder()
 
     def payload(step: int) -> dict[str, Any]:
         state = model.state_dict()

@@ -43,6 +43,10 @@ class GPTConfig:
     # loss weight of the code positions against the frame tokens': a step has one code (H) and g frame tokens, most
     # of them copies of frame t's, so at weight 1 the move-like choice is ~2% of the loss
     code_loss_weight: float = 1.0
+    # loss weight of the first frame's tokens, the only ones predicted from the condition alone (an unconditional
+    # board). Acting never samples them (it starts from the real frame), and in go9-point they were half the loss
+    # and crowded out the code (docs/agent-go.md); 0 trains the GPT on what follows a real frame only
+    first_frame_loss_weight: float = 1.0
     # how acting draws frame t+1 once the codes are sampled: "gpt" samples its g tokens; "ldm" decodes them from
     # frame t and the codes with the LDM's decoder (argmax), one clean change when a code is an exact latent action
     next_frame: str = "gpt"
@@ -304,7 +308,10 @@ class GPT(nn.Module):
         loss = None
         if targets is not None:
             ce = F.cross_entropy(rearrange(logits, "b n v -> b v n"), targets, ignore_index=-1, reduction="none")
-            weight = torch.where(next_kind == CODE, self.config.code_loss_weight, 1.0)[None, :] * (targets >= 0)
+            c = self.config
+            weight = torch.where(next_kind == CODE, c.code_loss_weight, 1.0)
+            weight = torch.where(nxt <= c.frame_tokens, c.first_frame_loss_weight, weight)  # positions 1..g: frame 0
+            weight = weight[None, :] * (targets >= 0)
             loss = (ce * weight).sum() / weight.sum().clamp(min=1e-9)  # (weight 1 everywhere: the plain mean)
         return logits, loss
 

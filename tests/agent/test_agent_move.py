@@ -136,6 +136,19 @@ def test_code_loss_weight():
     assert torch.allclose(weighted.loss_on(frames, codes, cond), (ce * w).sum() / (w.sum() * 3))
 
 
+def test_first_frame_loss_weight_zero_ignores_the_unconditional_frame():
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16)
+    plain, masked = GPT(cfg), GPT(replace(cfg, first_frame_loss_weight=0.0, code_loss_weight=3.0))
+    masked.load_state_dict(plain.state_dict())
+    frames, codes, cond = torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0])
+    idx = plain.build_sequence(frames, codes, cond)
+    logits, _ = plain(idx[:, :-1], idx[:, 1:])
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), idx[:, 1:], reduction="none")  # (b, n)
+    w = torch.where(plain.kinds[1:] == 2, 3.0, 1.0)
+    w[:4] = 0.0  # targets 1..4: frame 0, predicted from the cond alone
+    assert torch.allclose(masked.loss_on(frames, codes, cond), (ce * w).sum() / (w.sum() * 3))
+
+
 def test_go9_move_preset_links():
     p = get_preset("go9-move")
     assert p.ldm.horizon == 1 and p.gpt.codes_per_step == 1 and p.gpt.next_frame == "ldm"
@@ -153,3 +166,25 @@ def test_imagine_option_switches_who_renders_the_frame(move_run, tmp_path):
     assert torch.equal(greedy.draw(frame, 0, 2)[1][0], greedy.draw(frame, 0, 2)[1][1])
     with pytest.raises(SpecError, match="imagine must be"):
         make_player(f"videoworld:run={move_run},imagine=pixels")
+
+
+def test_decoder_only_fine_tune_keeps_every_code(move_run, go_dataset, tmp_path):
+    import shutil
+
+    from tests.agent.conftest import windows
+    from vw_agent.checkpoint import load_frozen
+    from vw_agent.data.tokens import cache_frame_tokens
+    from vw_agent.train import TrainConfig, train_stage
+
+    run = tmp_path / "run"
+    shutil.copytree(move_run, run)
+    before = load_frozen(run, "ldm")
+    train_stage(TrainConfig(stage="ldm", data=str(go_dataset), out=str(run), preset="tiny-move", steps=5,
+                            decoder_only=True, eval_windows=8), progress=False)
+    after = load_frozen(run, "ldm")
+    ids = windows(go_dataset, 2, tokens=cache_frame_tokens(load_frozen(run, "tokenizer"), go_dataset))["tokens"]
+    assert torch.equal(before.encode(ids.long()), after.encode(ids.long()))  # the codes, and the GPT's data, stay
+    changed = {k for k, v in after.state_dict().items() if not torch.equal(v, before.state_dict()[k])}
+    assert changed and all(k.split(".")[0] in LatentDynamicsModel.DECODER for k in changed), changed
+    with pytest.raises(ValueError, match="decoder_only applies to the ldm stage"):
+        TrainConfig(stage="transformer", decoder_only=True)

@@ -51,7 +51,7 @@ def test_every_stage_trains_and_checkpoints(go_dataset, tmp_path):
 
 def test_tokenizer_boards_reads_every_held_out_frame(go_dataset):
     """The count covers every frame of the held-out games, and a tokenizer that lost a stone is caught."""
-    from vw_agent.train import tokenizer_boards
+    from vw_agent.metrics import tokenizer_boards
 
     class Copy(torch.nn.Module):  # ids = the frames themselves; decoding returns them, less one stone
         config = get_preset("tiny").tokenizer
