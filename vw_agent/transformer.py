@@ -47,6 +47,11 @@ class GPTConfig:
     # board). Acting never samples them (it starts from the real frame), and in go9-point they were half the loss
     # and crowded out the code (docs/agent-go.md); 0 trains the GPT on what follows a real frame only
     first_frame_loss_weight: float = 1.0
+    # a prefix LM (UniLM, T5's prefix LM): the cond and the first frame, which are given and never predicted (needs
+    # first_frame_loss_weight 0), attend to each other both ways. Causal attention lets each of a board's tokens
+    # see only the points before it in raster order, so only the last one saw the whole board; in the prefix
+    # every point sees every other, as a ConvNet's or a ViT's features do. Tokens after the prefix stay causal
+    prefix_bidirectional: bool = False
     # how acting draws frame t+1 once the codes are sampled: "gpt" samples its g tokens; "ldm" decodes them from
     # frame t and the codes with the LDM's decoder (argmax), one clean change when a code is an exact latent action
     next_frame: str = "gpt"
@@ -58,6 +63,9 @@ class GPTConfig:
             raise ValueError(f"frames must be >= 1, got {self.frames}")
         if self.next_frame not in ("gpt", "ldm"):
             raise ValueError(f"next_frame must be 'gpt' or 'ldm', got {self.next_frame!r}")
+        if self.prefix_bidirectional and self.first_frame_loss_weight != 0:
+            raise ValueError("prefix_bidirectional needs first_frame_loss_weight 0: a prefix token that sees the "
+                             "next one cannot also be trained to predict it")
 
     @property
     def block_size(self) -> int:
@@ -157,6 +165,11 @@ class CausalSelfAttention(nn.Module):
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = config.dropout  # attention weights and residual output
+        if config.prefix_bidirectional:  # (n, n), True = may attend: causal, and within the prefix both ways
+            n, prefix = config.block_size, 1 + config.frame_tokens
+            inside = torch.arange(n) < prefix
+            mask = torch.ones(n, n, dtype=torch.bool).tril() | (inside[:, None] & inside[None, :])
+            self.register_buffer("prefix_mask", mask, persistent=False)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         b, n, e = x.shape
@@ -168,7 +181,10 @@ class CausalSelfAttention(nn.Module):
             past = len(cache)
             k, v = cache.append(layer, k, v, self.block_size)  # b nh past+n hs
         drop = self.dropout if self.training else 0.0
-        if past == 0:
+        prefix_mask = self._buffers.get("prefix_mask")
+        if past == 0 and prefix_mask is not None:  # a prefix LM: the prefix attends both ways
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=prefix_mask[:n, :n], dropout_p=drop)
+        elif past == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
         elif n == 1:  # one new token (sampling) sees every cached key: no mask to build
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)

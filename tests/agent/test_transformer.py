@@ -186,3 +186,30 @@ def test_loss_goes_down():
 
     losses = train_steps(gpt, step, 40, lr=3e-3)
     assert went_down(losses, 0.8), " ".join(f"{x:.4f}" for x in losses)
+
+
+def test_prefix_lm_sees_the_whole_first_frame_and_stays_causal_after_it():
+    from dataclasses import replace
+
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=2, n_head=2, n_embd=16,
+                    first_frame_loss_weight=0.0, prefix_bidirectional=True)
+    gpt = GPT(cfg).eval()
+    frames, codes, cond = torch.randint(0, 20, (1, 2, 4)), torch.randint(0, 7, (1, 1, 1)), torch.tensor([1])
+    idx = gpt.build_sequence(frames, codes, cond)  # [cond][4 frame-0 tokens][code][4 frame-1 tokens]
+    base, _ = gpt(idx)
+    last_prefix = idx.clone()
+    last_prefix[0, 4] = (idx[0, 4] + 1) % 20  # the prefix's last token
+    seen, _ = gpt(last_prefix)
+    assert not torch.allclose(seen[0, 1], base[0, 1])  # the prefix's first frame token sees it: both ways
+    after = idx.clone()
+    after[0, 7] = (idx[0, 7] + 1) % 20  # a frame-1 token, after the prefix
+    unseen, _ = gpt(after)
+    assert torch.allclose(unseen[0, :7], base[0, :7])  # nothing before it sees it: causal
+    prefix = idx[:, :5]
+    cached = gpt.generate(prefix, 5, temperature=0)
+    assert torch.equal(cached, gpt.generate(prefix, 5, temperature=0, use_cache=False))
+    causal = GPT(replace(cfg, prefix_bidirectional=False)).eval()
+    causal.load_state_dict(gpt.state_dict())
+    assert torch.allclose(causal(last_prefix)[0][0, 1], causal(idx)[0][0, 1])  # the plain GPT: causal throughout
+    with pytest.raises(ValueError, match="needs first_frame_loss_weight 0"):
+        GPTConfig(prefix_bidirectional=True)
