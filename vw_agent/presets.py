@@ -185,7 +185,7 @@ def _go9_point() -> Preset:
         # no loss on frame t, which the GPT would predict from whose turn alone (at weight 1 it was half the loss,
         # and the code, the move, came out right on 9.7% of held-out windows), and frame t as a bidirectional
         # prefix, so every point's features see the whole board (docs/agent-go.md)
-        gpt=dict(_GO9_MOVE_GPT, first_frame_loss_weight=0.0, prefix_bidirectional=True),
+        gpt=dict(_GO9_MOVE_GPT, first_frame_loss_weight=0.0, prefix_bidirectional=True, prefix_conv_layers=6),
         idm=dict(_GO9_IDM, use_codes=False),
         train={"tokenizer": StageTrain(steps=1_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=2_000, batch_size=64, lr=1e-3),

@@ -52,6 +52,10 @@ class GPTConfig:
     # see only the points before it in raster order, so only the last one saw the whole board; in the prefix
     # every point sees every other, as a ConvNet's or a ViT's features do. Tokens after the prefix stay causal
     prefix_bidirectional: bool = False
+    # residual 3x3 conv layers over the first frame's tokens laid out on their grid, before the transformer (a hybrid
+    # ViT's conv stem). Needs prefix_bidirectional (a conv mixes each token with the ones after it). On go9-point's
+    # data a 6-layer ConvNet probe read the move off frame t twice as well in 1 minute as the plain GPT in 52
+    prefix_conv_layers: int = 0
     # how acting draws frame t+1 once the codes are sampled: "gpt" samples its g tokens; "ldm" decodes them from
     # frame t and the codes with the LDM's decoder (argmax), one clean change when a code is an exact latent action
     next_frame: str = "gpt"
@@ -63,6 +67,9 @@ class GPTConfig:
             raise ValueError(f"frames must be >= 1, got {self.frames}")
         if self.next_frame not in ("gpt", "ldm"):
             raise ValueError(f"next_frame must be 'gpt' or 'ldm', got {self.next_frame!r}")
+        if self.prefix_conv_layers and not (self.prefix_bidirectional and math.isqrt(self.frame_tokens) ** 2
+                                            == self.frame_tokens):
+            raise ValueError("prefix_conv_layers needs prefix_bidirectional and a square grid of frame tokens")
         if self.prefix_bidirectional and self.first_frame_loss_weight != 0:
             raise ValueError("prefix_bidirectional needs first_frame_loss_weight 0: a prefix token that sees the "
                              "next one cannot also be trained to predict it")
@@ -232,6 +239,8 @@ class GPT(nn.Module):
         self.wpe = nn.Embedding(config.block_size, config.n_embd)  # learned positions
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.prefix_conv = nn.ModuleList(nn.Conv2d(config.n_embd, config.n_embd, 3, padding=1)
+                                         for _ in range(config.prefix_conv_layers))
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.wte.weight = self.lm_head.weight  # weight tying, as in GPT-2
         self.apply(self._init_weights)
@@ -301,12 +310,28 @@ class GPT(nn.Module):
         m = self._modules  # not as attributes: see "Per-token overhead"
         # positions start..start+n-1: a slice of the table, one op where arange + lookup take two
         x = m["wte"](idx) + m["wpe"]._parameters["weight"][start: start + n]
+        if self.config.prefix_conv_layers:
+            x = self._conv_prefix(x, start)
         x = _dropout(x, self.config.dropout, self.training)
         for i, block in enumerate(m["blocks"]):
             x = block(x, cache, i)
         if cache is not None:
             cache.advance(n)
         return _norm(m["ln_f"], x)
+
+    def _conv_prefix(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """Input embeddings (b n e) -> the same with the first frame's g tokens through the conv stem (a call that
+        starts at position 0 must hold the whole first frame; later calls pass through)."""
+        g = self.config.frame_tokens
+        if start > 0:
+            return x
+        if x.shape[1] < 1 + g:
+            raise ValueError(f"a GPT with a conv stem needs the cond and all {g} first-frame tokens in its first call")
+        side = math.isqrt(g)
+        grid = rearrange(x[:, 1: 1 + g], "b (y x) e -> b e y x", y=side)
+        for conv in self.prefix_conv:
+            grid = grid + F.gelu(conv(grid))
+        return torch.cat([x[:, :1], rearrange(grid, "b e y x -> b (y x) e"), x[:, 1 + g:]], dim=1)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
                 cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

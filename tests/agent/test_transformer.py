@@ -213,3 +213,21 @@ def test_prefix_lm_sees_the_whole_first_frame_and_stays_causal_after_it():
     assert torch.allclose(causal(last_prefix)[0][0, 1], causal(idx)[0][0, 1])  # the plain GPT: causal throughout
     with pytest.raises(ValueError, match="needs first_frame_loss_weight 0"):
         GPTConfig(prefix_bidirectional=True)
+
+
+def test_conv_stem_reads_the_first_frame_on_its_grid():
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=9, codes_per_step=1, n_layer=1, n_head=2, n_embd=16,
+                    first_frame_loss_weight=0.0, prefix_bidirectional=True, prefix_conv_layers=2)
+    gpt = GPT(cfg).eval()
+    frames, codes, cond = torch.randint(0, 20, (2, 2, 9)), torch.randint(0, 7, (2, 1, 1)), torch.tensor([0, 1])
+    idx = gpt.build_sequence(frames, codes, cond)
+    prefix = idx[:, :10]
+    assert torch.equal(gpt.generate(prefix, 10, temperature=0),
+                       gpt.generate(prefix, 10, temperature=0, use_cache=False))  # the stem runs once, in the prefix
+    loss = gpt.loss_on(frames, codes, cond)
+    loss.backward()
+    assert gpt.prefix_conv[0].weight.grad.abs().sum() > 0  # the stem trains
+    with pytest.raises(ValueError, match="needs the cond and all 9 first-frame tokens"):
+        gpt(idx[:, :5])
+    with pytest.raises(ValueError, match="prefix_conv_layers needs prefix_bidirectional"):
+        GPTConfig(frame_tokens=9, prefix_conv_layers=2)
