@@ -182,10 +182,12 @@ def _go9_point() -> Preset:
         "go9-point", "9x9 Go, one token per intersection: 72 px frames, 81 patch tokens, go9-move's LDM (H=1), "
                      "a 6x192 GPT",
         tok, replace(p.ldm, frame_size=72, channels=(24, 48, 64)),
-        # no loss on frame t, which the GPT would predict from whose turn alone (at weight 1 it was half the loss,
-        # and the code, the move, came out right on 9.7% of held-out windows), and frame t as a bidirectional
-        # prefix, so every point's features see the whole board (docs/agent-go.md)
-        gpt=dict(_GO9_MOVE_GPT, first_frame_loss_weight=0.0, prefix_bidirectional=True, prefix_conv_layers=6),
+        # The GPT as a prefix LM over frame t (the plain one read the move off it on 9.7% of held-out windows, a
+        # 1-minute ConvNet probe on 17%): no loss on frame t, which it would predict from whose turn alone; frame t
+        # attended both ways, through a 6-layer conv stem; the code read off all of frame t's final states. Each
+        # lever's measurements: docs/agent-go.md
+        gpt=dict(_GO9_MOVE_GPT, first_frame_loss_weight=0.0, prefix_bidirectional=True, prefix_conv_layers=6,
+                 code_readout=True),
         idm=dict(_GO9_IDM, use_codes=False),
         train={"tokenizer": StageTrain(steps=1_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=2_000, batch_size=64, lr=1e-3),

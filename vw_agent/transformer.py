@@ -56,6 +56,10 @@ class GPTConfig:
     # ViT's conv stem). Needs prefix_bidirectional (a conv mixes each token with the ones after it). On go9-point's
     # data a 6-layer ConvNet probe read the move off frame t twice as well in 1 minute as the plain GPT in 52
     prefix_conv_layers: int = 0
+    # read the first code of a step off the final states of all the first frame's tokens (each projected to 16
+    # dims, then one linear map of the grid, as a policy network's head), not off the last token's state alone.
+    # Needs prefix_bidirectional. A ConvNet probe with such a head learned the move far faster than the GPT did
+    code_readout: bool = False
     # how acting draws frame t+1 once the codes are sampled: "gpt" samples its g tokens; "ldm" decodes them from
     # frame t and the codes with the LDM's decoder (argmax), one clean change when a code is an exact latent action
     next_frame: str = "gpt"
@@ -70,6 +74,8 @@ class GPTConfig:
         if self.prefix_conv_layers and not (self.prefix_bidirectional and math.isqrt(self.frame_tokens) ** 2
                                             == self.frame_tokens):
             raise ValueError("prefix_conv_layers needs prefix_bidirectional and a square grid of frame tokens")
+        if self.code_readout and not self.prefix_bidirectional:
+            raise ValueError("code_readout needs prefix_bidirectional")
         if self.prefix_bidirectional and self.first_frame_loss_weight != 0:
             raise ValueError("prefix_bidirectional needs first_frame_loss_weight 0: a prefix token that sees the "
                              "next one cannot also be trained to predict it")
@@ -241,6 +247,9 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.prefix_conv = nn.ModuleList(nn.Conv2d(config.n_embd, config.n_embd, 3, padding=1)
                                          for _ in range(config.prefix_conv_layers))
+        if config.code_readout:  # (b g e) -> (b g 16) -> (b code_vocab)
+            self.readout_proj = nn.Linear(config.n_embd, 16)
+            self.readout = nn.Linear(config.frame_tokens * 16, config.code_vocab)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.wte.weight = self.lm_head.weight  # weight tying, as in GPT-2
         self.apply(self._init_weights)
@@ -319,6 +328,10 @@ class GPT(nn.Module):
             cache.advance(n)
         return _norm(m["ln_f"], x)
 
+    def _read_code(self, h: torch.Tensor) -> torch.Tensor:
+        """Final states of the first frame's tokens (b g e) -> logits of the step's first code (b code_vocab)."""
+        return self.readout(rearrange(self.readout_proj(h), "b g d -> b (g d)"))
+
     def _conv_prefix(self, x: torch.Tensor, start: int) -> torch.Tensor:
         """Input embeddings (b n e) -> the same with the first frame's g tokens through the conv stem (a call that
         starts at position 0 must hold the whole first frame; later calls pass through)."""
@@ -342,10 +355,15 @@ class GPT(nn.Module):
         restricted (-inf outside) to the ids of p+1's kind.
         """
         start = len(cache) if cache is not None else 0
-        logits = self.lm_head(self._trunk(idx, cache))  # (b, n, v)
+        h = self._trunk(idx, cache)
+        logits = self.lm_head(h)  # (b, n, v)
         nxt = torch.arange(start + 1, start + idx.shape[1] + 1, device=idx.device)  # the positions predicted
         next_kind = self.kinds[nxt.clamp(max=self.config.block_size - 1)]  # (n,)
         logits = logits.masked_fill(~self.allowed[next_kind], float("-inf"))
+        g = self.config.frame_tokens
+        if self.config.code_readout and start == 0 and idx.shape[1] > g:  # position g predicts the first code
+            off = self.config.offsets[CODE]
+            logits[:, g, off: off + self.config.code_vocab] = self._read_code(h[:, 1: 1 + g])
         loss = None
         if targets is not None:
             ce = F.cross_entropy(rearrange(logits, "b n v -> b v n"), targets, ignore_index=-1, reduction="none")
@@ -387,7 +405,11 @@ class GPT(nn.Module):
         for n in range(n0, n0 + max_new_tokens):  # n: the position to fill
             x = self._trunk(step_in if use_cache else out[:, :n], cache)
             kind = self.kind_list[min(n, c.block_size - 1)]
-            nxt = sample(F.linear(x[:, -1], heads[kind]), temperature, top_k, generator) + offsets[kind]  # (b 1)
+            if c.code_readout and n == 1 + c.frame_tokens:  # the first code, off the whole first frame
+                scores = self._read_code(x[:, 1: 1 + c.frame_tokens])
+            else:
+                scores = F.linear(x[:, -1], heads[kind])
+            nxt = sample(scores, temperature, top_k, generator) + offsets[kind]  # (b 1)
             out[:, n: n + 1] = nxt
             step_in = nxt
         return out

@@ -231,3 +231,23 @@ def test_conv_stem_reads_the_first_frame_on_its_grid():
         gpt(idx[:, :5])
     with pytest.raises(ValueError, match="prefix_conv_layers needs prefix_bidirectional"):
         GPTConfig(frame_tokens=9, prefix_conv_layers=2)
+
+
+def test_code_readout_reads_the_first_code_off_the_whole_frame():
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=9, codes_per_step=1, n_layer=1, n_head=2, n_embd=16,
+                    first_frame_loss_weight=0.0, prefix_bidirectional=True, code_readout=True)
+    gpt = GPT(cfg).eval()
+    frames, codes, cond = torch.randint(0, 20, (2, 2, 9)), torch.randint(0, 7, (2, 1, 1)), torch.tensor([0, 1])
+    idx = gpt.build_sequence(frames, codes, cond)
+    logits, _ = gpt(idx)
+    h = gpt._trunk(idx, None)
+    off = cfg.offsets[CODE]
+    assert torch.allclose(logits[:, 9, off: off + 7], gpt._read_code(h[:, 1:10]))  # position 9 predicts the code
+    first = gpt.generate(idx[:, :10], 1, temperature=0)[:, -1] - off
+    assert torch.equal(first, logits[:, 9, off: off + 7].argmax(-1))  # sampling uses the same head
+    assert torch.equal(gpt.generate(idx[:, :10], 10, temperature=0),
+                       gpt.generate(idx[:, :10], 10, temperature=0, use_cache=False))
+    gpt.loss_on(frames, codes, cond).backward()
+    assert gpt.readout.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="code_readout needs prefix_bidirectional"):
+        GPTConfig(code_readout=True)
