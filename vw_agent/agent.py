@@ -58,7 +58,7 @@ from vw_envs.fileio import write_text_atomic
 from vw_envs.go.render import RenderConfig
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
-SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videoworld`` spec loads
+SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videoworld`` spec loads (go9-point)
 
 
 def shipped_run(name: str = SHIPPED) -> Path:
@@ -272,7 +272,8 @@ def _imagines_by_ldm(config: AgentConfig | None, gpt: GPT) -> bool:
 def run_defaults(run: str | Path) -> AgentConfig:
     """How a player spec that names no sampling options acts with run ``run``.
 
-    A run whose imagined frame is the LDM's decoding of the code (GPTConfig.next_frame == "ldm", preset go9-move):
+    A run whose imagined frame is the LDM's decoding of the code (GPTConfig.next_frame == "ldm", presets go9-move
+    and go9-point):
     8 draws at temperature 1, a vote among them, and a pass only if all 8 show no change (greedy codes passed
     early and lost to random; docs/agent-go.md has the measurements). Other runs: one draw at temperature 1, as
     they were measured.

@@ -191,7 +191,7 @@ def _go9_point() -> Preset:
         idm=dict(_GO9_IDM, use_codes=False),
         train={"tokenizer": StageTrain(steps=1_000, batch_size=24, lr=1e-3),
                "ldm": StageTrain(steps=2_000, batch_size=64, lr=1e-3),
-               "transformer": StageTrain(steps=3_000, batch_size=64, lr=6e-4),
+               "transformer": StageTrain(steps=1_500, batch_size=64, lr=6e-4),
                "idm": StageTrain(steps=800, batch_size=32, lr=1e-3)},
     )
 
