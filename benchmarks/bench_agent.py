@@ -111,7 +111,7 @@ def main() -> None:
     for threads in (1, 2):
         torch.set_num_threads(threads)
         # the agent sets torch's threads while it acts (AgentConfig.threads), so the count goes there; the rest is
-        # how a bare spec acts with this run (the shipped go9-move: a vote of 8 draws)
+        # how a bare spec acts with this run (the shipped go9-point: a vote of 8 draws)
         player = VideoWorldPlayer(args.run, replace(run_defaults(args.run), seed=0, threads=threads))
         t, illegal = move_times(player, args.moves)
         agent_ms[threads] = 1000 * statistics.median(t)

@@ -7,9 +7,9 @@ VideoWorld (https://arxiv.org/abs/2501.09781) never sees the rules of Go. To cho
 3. the tokenizer decodes frame t+1: the imagination;
 4. the IDM maps (frame t, the codes, the imagined frame t+1) to a move.
 
-With ``GPTConfig.next_frame == "ldm"`` (preset ``go9-move``, the shipped model) step 2 samples only the codes,
-and frame t+1's ids come from the LDM's decoder given frame t and those codes: one deterministic change per
-code, not g independent draws. ``AgentConfig.imagine`` overrides who renders the frame.
+With ``GPTConfig.next_frame == "ldm"`` (presets ``go9-move`` and ``go9-point``, the shipped model) step 2 samples
+only the codes, and frame t+1's ids come from the LDM's decoder given frame t and those codes: one deterministic
+change per code, not g independent draws. ``AgentConfig.imagine`` overrides who renders the frame.
 
 **Legal moves.** In play and evaluation the agent draws a fresh imagination when the IDM's move is illegal,
 up to ``draws`` draws in all (the paper's release: 10), and counts how often its *first* draw was illegal
