@@ -283,21 +283,20 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     model = build_model(cfg.stage, preset)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     path = checkpoint_path(cfg.out, cfg.stage)
-    start = 0
-    if cfg.resume and path.exists():
+    start, ck = 0, None
+    if cfg.decoder_only or (cfg.resume and path.exists()):  # decoder-only starts from the trained LDM: it must exist
         ck = load_checkpoint(path, stage=cfg.stage, env_id=env_id, frame_size=frame_size)
         if ck["preset"] != cfg.preset:
             raise CheckpointError(f"{path}: made with preset {ck['preset']!r}, not {cfg.preset!r}")
         model.load_state_dict(ck["model"])
+    # --resume continues the checkpoint's run; a decoder-only fine-tune continues only a decoder-only run, and
+    # otherwise starts at step 0 with a fresh optimiser from the checkpoint's weights
+    if ck is not None and cfg.resume and (not cfg.decoder_only or ck["train_config"].get("decoder_only")):
         opt.load_state_dict(ck["optim"])
         start = ck["step"]
         if isinstance(model, FrameTokenizer):
             model.train_steps.fill_(start)  # the adversarial warm-up counts on from the checkpoint
-    if cfg.decoder_only:  # from the trained LDM (or a decoder-only run's checkpoint, with --resume)
-        ck = load_checkpoint(path, stage="ldm", env_id=env_id, frame_size=frame_size)
-        if not ck["train_config"].get("decoder_only"):
-            model.load_state_dict(ck["model"])
-            opt, start = torch.optim.AdamW(model.parameters(), lr=lr), 0
+    if cfg.decoder_only:
         model.freeze_encoder()
 
     def payload(step: int) -> dict[str, Any]:

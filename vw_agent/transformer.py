@@ -354,22 +354,21 @@ class GPT(nn.Module):
         tokens (its first position is ``len(cache)``). Logits at position p predict position p+1 and are
         restricted (-inf outside) to the ids of p+1's kind.
         """
+        c, g = self.config, self.config.frame_tokens
         start = len(cache) if cache is not None else 0
         h = self._trunk(idx, cache)
         logits = self.lm_head(h)  # (b, n, v)
         nxt = torch.arange(start + 1, start + idx.shape[1] + 1, device=idx.device)  # the positions predicted
-        next_kind = self.kinds[nxt.clamp(max=self.config.block_size - 1)]  # (n,)
+        next_kind = self.kinds[nxt.clamp(max=c.block_size - 1)]  # (n,)
         logits = logits.masked_fill(~self.allowed[next_kind], float("-inf"))
-        g = self.config.frame_tokens
-        if self.config.code_readout and start == 0 and idx.shape[1] > g:  # position g predicts the first code
-            off = self.config.offsets[CODE]
-            logits[:, g, off: off + self.config.code_vocab] = self._read_code(h[:, 1: 1 + g])
+        if c.code_readout and start == 0 and idx.shape[1] > g:  # position g predicts the first code
+            off = c.offsets[CODE]
+            logits[:, g, off: off + c.code_vocab] = self._read_code(h[:, 1: 1 + g])
         loss = None
         if targets is not None:
             ce = F.cross_entropy(rearrange(logits, "b n v -> b v n"), targets, ignore_index=-1, reduction="none")
-            c = self.config
             weight = torch.where(next_kind == CODE, c.code_loss_weight, 1.0)
-            weight = torch.where(nxt <= c.frame_tokens, c.first_frame_loss_weight, weight)  # positions 1..g: frame 0
+            weight = torch.where(nxt <= g, c.first_frame_loss_weight, weight)  # positions 1..g: frame 0
             weight = weight[None, :] * (targets >= 0)
             loss = (ce * weight).sum() / weight.sum().clamp(min=1e-9)  # (weight 1 everywhere: the plain mean)
         return logits, loss

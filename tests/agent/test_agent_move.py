@@ -186,5 +186,9 @@ def test_decoder_only_fine_tune_keeps_every_code(move_run, go_dataset, tmp_path)
     assert torch.equal(before.encode(ids.long()), after.encode(ids.long()))  # the codes, and the GPT's data, stay
     changed = {k for k, v in after.state_dict().items() if not torch.equal(v, before.state_dict()[k])}
     assert changed and all(k.split(".")[0] in LatentDynamicsModel.DECODER for k in changed), changed
+    # a second fine-tune (no --resume) starts from the fine-tuned weights, not from a fresh model
+    train_stage(TrainConfig(stage="ldm", data=str(go_dataset), out=str(run), preset="tiny-move", steps=3,
+                            decoder_only=True, eval_windows=8), progress=False)
+    assert torch.equal(before.encode(ids.long()), load_frozen(run, "ldm").encode(ids.long()))
     with pytest.raises(ValueError, match="decoder_only applies to the ldm stage"):
         TrainConfig(stage="transformer", decoder_only=True)
