@@ -15,7 +15,8 @@ import vw_envs.tabletop.policies  # noqa: F401  (registers the tabletop kinds)
 from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id, check_task
 from vw_envs.errors import VWError
 from vw_envs.players import DOMAINS, KINDS, kind_status
-from vw_envs.tabletop.rollout import play_episode
+from vw_envs.tabletop.registration import MULTITASK_ID
+from vw_envs.tabletop.rollout import play_chain, play_episode
 
 
 class _Group(click.Group):
@@ -64,6 +65,9 @@ def players() -> None:
 @click.option("--white", default="random", show_default=True, help="Go: player spec for White.")
 @click.option("--policy", default="expert", show_default=True, help="Tabletop: policy spec.")
 @click.option("--task", default=None, callback=check_task, help="Tabletop MultiTask: the task to do.")
+@click.option("--chain", default=None,
+              help="Tabletop MultiTask: a comma list of tasks done one after another in one scene (CALVIN's "
+                   "chains); each next task starts when the one before succeeds.")
 @click.option("--render", type=click.Choice(["none", "human"]), default="none", show_default=True,
               help="human: show the game in a window.")
 @click.option("--sgf", "sgf_path", type=click.Path(dir_okay=False), help="Go: save the game as SGF.")
@@ -72,14 +76,56 @@ def players() -> None:
               help="Go: continue the game in this SGF file (in the window: --render human).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the env and the players.")
 @click.option("--komi", type=KOMI, default=7.5, show_default=True, help="Go: komi (the paper's 9x9 games used 5.5).")
-@click.option("--frame-size", type=FRAME_SIZE, default=128, show_default=True,
-              help="Frame width and height in pixels.")
+@click.option("--frame-size", type=FRAME_SIZE, default=None,
+              help="Frame width and height in pixels [default: a trained tabletop policy's own, else 128].")
 @click.option("--last-move-marker/--no-last-move-marker", default=False, help="Go: mark the last stone.")
 @click.option("--coordinates/--no-coordinates", default=False, help="Go: draw coordinates.")
-def play(env_id, black, white, policy, task, render, sgf_path, gif_path, load_path, seed, komi, frame_size,
+def play(env_id, black, white, policy, task, chain, render, sgf_path, gif_path, load_path, seed, komi, frame_size,
          last_move_marker, coordinates) -> None:
-    """Play one game (Go: --black/--white player specs) or one episode (tabletop: --policy)."""
-    if env_id.startswith("VideoTabletop"):
+    """Play one game (Go: --black/--white player specs) or one episode (tabletop: --policy).
+
+    \b
+    vw-agent play --black videoworld --white gnugo:level=1 --gif game.gif
+    vw-agent play --env VideoTabletop-MultiTask-v0 --policy expert --task open_drawer --gif drawer.gif
+    vw-agent play --env VideoTabletop-MultiTask-v0 --policy videoworld --render human
+    vw-agent play --env VideoTabletop-MultiTask-v0 --policy videoworld --seed 10006 \\
+        --chain open_drawer,turn_on_led,move_slider_left --gif chain.gif
+    """
+    tabletop = env_id.startswith("VideoTabletop")
+    if frame_size is None:
+        frame_size = 128
+        if tabletop:  # a trained run sees one frame size: show it that one
+            from vw_agent.agent_tabletop import policy_frame_size  # lazy: torch
+
+            frame_size = policy_frame_size(policy) or 128
+    if chain is not None:
+        if env_id != MULTITASK_ID or task is not None or render != "none":
+            raise click.BadParameter(f"--chain needs --env {MULTITASK_ID}, and takes no --task or --render",
+                                     param_hint="--chain")
+        tasks = [t.strip() for t in chain.split(",") if t.strip()]
+        for t in tasks:
+            check_task(None, None, t)
+        try:
+            results = play_chain(tasks, policy, seed=seed, gif=gif_path, frame_size=frame_size)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        for r in results:
+            click.echo(f"{r['task']}: {'success' if r['success'] else 'failure'} in {r['steps']} steps")
+        click.echo(f"chain length {sum(r['success'] for r in results)}/{len(tasks)}"
+                   + (f"; GIF: {gif_path}" if gif_path else ""))
+        return
+    if tabletop and render == "human" and env_id == MULTITASK_ID:  # a person picks the tasks
+        from vw_envs.tabletop.window import TaskWindow  # lazy: pygame
+
+        window = TaskWindow(policy, seed=seed, frame_size=frame_size, task=task)
+        try:
+            results = window.run()
+        finally:
+            window.close()
+        click.echo(f"{sum(r['success'] for r in results)}/{len(results)} tasks done: "
+                   + ", ".join(f"{r['task']} {'success' if r['success'] else 'failure'}" for r in results))
+        return
+    if tabletop:
         summary = play_episode(env_id, policy, seed=seed, render=None if render == "none" else render,
                                gif=gif_path, frame_size=frame_size, task=task)
         click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))

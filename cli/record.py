@@ -26,6 +26,9 @@ from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
                    "and test games are not copied) [default: 1].")
 @click.option("--policy", default=None, help="Tabletop: policy spec [default: expert].")
 @click.option("--tasks", default=None, help="Tabletop MultiTask: 'all' or a comma list of task names.")
+@click.option("--hold-steps", type=int, default=None,
+              help="Tabletop: after success the robot holds still this many more steps, so a task's last steps "
+                   "start training windows too (use the LDM's horizon) [default: 0].")
 @click.option("--seed", type=SEED, default=None, help="Base seed; episode k's seed derives from it [default: 0].")
 @click.option("--frame-size", type=FRAME_SIZE, default=None, help="Frame width and height in pixels [default: 128].")
 @click.option("--komi", type=KOMI, default=None, help="Go self-play komi [default: 7.5].")
@@ -39,8 +42,8 @@ from vw_cli.types import FRAME_SIZE, KOMI, SEED, check_env_id
 @click.option("--split-seed", type=int, default=None, help="Seed of the train/val/test split [default: 0].")
 @click.option("--resume", is_flag=True, help="Continue the dataset in --out where it stopped.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def record(env_id, out, episodes, black, white, opening_moves, from_sgf, symmetries, policy, tasks, seed,
-           frame_size, komi, workers, backend, shard_episodes, dedup, split_seed, resume, quiet) -> None:
+def record(env_id, out, episodes, black, white, opening_moves, from_sgf, symmetries, policy, tasks, hold_steps,
+           seed, frame_size, komi, workers, backend, shard_episodes, dedup, split_seed, resume, quiet) -> None:
     """Record a dataset of whole-episode videos (HDF5 shards + meta.json).
 
     \b
@@ -54,9 +57,9 @@ def record(env_id, out, episodes, black, white, opening_moves, from_sgf, symmetr
     from vw_agent.data.record import record as run_record
 
     options = {"episodes": episodes, "black": black, "white": white, "opening_moves": opening_moves,
-               "from_sgf": from_sgf, "policy": policy, "tasks": tasks, "seed": seed, "frame_size": frame_size,
-               "komi": komi, "shard_episodes": shard_episodes, "dedup": dedup, "split_seed": split_seed,
-               "symmetries": int(symmetries) if symmetries is not None else None}
+               "from_sgf": from_sgf, "policy": policy, "tasks": tasks, "hold_steps": hold_steps, "seed": seed,
+               "frame_size": frame_size, "komi": komi, "shard_episodes": shard_episodes, "dedup": dedup,
+               "split_seed": split_seed, "symmetries": int(symmetries) if symmetries is not None else None}
     given = {k for k, v in options.items() if v is not None}
     if click.get_current_context().get_parameter_source("env_id") != click.core.ParameterSource.DEFAULT:
         given.add("env_id")

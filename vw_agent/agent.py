@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from einops import rearrange
 
 import vw_assets
 from vw_agent.checkpoint import (
@@ -59,6 +60,7 @@ from vw_envs.go.render import RenderConfig
 from vw_envs.players import BasePlayer, GameState, PlayerSpec
 
 SHIPPED = "go9"  # the checkpoint under assets/checkpoints/ that a bare ``videoworld`` spec loads (go9-point)
+SHIPPED_TABLETOP = "tabletop"  # ... and on a tabletop env (tabletop-chunk)
 
 
 def shipped_run(name: str = SHIPPED) -> Path:
@@ -111,6 +113,7 @@ class VideoWorldAgent:
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.board_size: int | None = (info.get("data") or {}).get("render", {}).get("board_size")
         self.last_imagination: list[np.ndarray] | None = None  # frames imagined behind the last act
+        self.future: torch.Tensor | None = None  # draw(future=True): the imagined frames of every coded step
         self.first_sample_illegal = 0  # moves whose first draw was illegal
         self.fallbacks = 0  # moves where every draw was illegal
         self.moves = 0  # moves chosen
@@ -149,9 +152,14 @@ class VideoWorldAgent:
     # --- imagination
 
     @torch.no_grad()
-    def draw(self, frame: np.ndarray, cond: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def draw(self, frame: np.ndarray, cond: int, n: int, future: bool = False
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """n imaginations of the step after ``frame`` given condition ``cond`` (Go: 0 black / 1 white to play;
-        tabletop: the task id) -> (codes (b s), frame t+1 (b h w c) float in [0, 1], IDM output (b a))."""
+        tabletop: the task id) -> (codes (b s), frame t+1 (b h w c) float in [0, 1], IDM output: Go move logits
+        (b a), or a chunk of robot actions (b k a)).
+
+        ``future``: when the LDM renders the imagination, also keep the frames of every step the codes describe
+        in ``self.future`` (b s h w c), frame t+1 first (else it is None)."""
         gpt, c = self.gpt, self.gpt.config
         off = c.offsets
         if frame.shape != (self.frame_size, self.frame_size, 3):
@@ -169,13 +177,18 @@ class VideoWorldAgent:
         seq = seq[:, prefix.shape[1]:]
         codes = seq[:, : c.codes_per_step] - off[CODE]  # (b, s)
         g = self.tokenizer.config.grid
+        steps = 1
         if by_ldm:  # step 1's prediction needs only code 1 (the decoder's mask), so later codes may be zeros
             full = torch.zeros(n, self.ldm.config.horizon, dtype=torch.long)
             full[:, : c.codes_per_step] = codes
-            nxt_ids = self.ldm.decode(ids.expand(n, -1), full)[:, 0].reshape(n, g, g)
+            # future=True: every step the sampled codes describe (the steps an action chunk runs through)
+            steps = c.codes_per_step if future else 1
+            nxt_ids = rearrange(self.ldm.decode(ids.expand(n, -1), full)[:, :steps], "b s (y x) -> (b s) y x", y=g)
         else:
             nxt_ids = (seq[:, c.codes_per_step:] - off[FRAME]).reshape(n, g, g)
-        imagined = self.tokenizer.decode(nxt_ids)  # (b, h, w, c) in [0, 1]
+        frames = rearrange(self.tokenizer.decode(nxt_ids), "(b s) h w c -> b s h w c", s=steps)  # in [0, 1]
+        self.future = frames if future and by_ldm else None
+        imagined = frames[:, 0]  # (b, h, w, c): frame t+1
         out, _ = self.idm(x.expand(n, -1, -1, -1), codes, imagined)
         return codes, imagined, out
 

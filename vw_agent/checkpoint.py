@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch
 
 from vw_agent.idm import IDMConfig, InverseDynamics
 from vw_agent.ldm import LatentDynamicsModel, LDMConfig
-from vw_agent.presets import Preset
+from vw_agent.presets import Preset, PresetError, get_preset
 from vw_agent.tokenizer import FrameTokenizer, TokenizerConfig
 from vw_agent.transformer import GPT, GPTConfig
 from vw_envs.errors import VWError
@@ -66,6 +67,13 @@ def load_checkpoint(path: Path, *, stage: str, env_id: str | None = None, frame_
         raise CheckpointError(f"{path}: trained on {ck.get('frame_size')} px frames, but the data has "
                               f"{frame_size} px")
     return ck
+
+
+def _config_of(stage: str, preset: str) -> dict[str, Any] | None:
+    try:
+        return asdict(model_config(stage, get_preset(preset)))
+    except PresetError:
+        return None
 
 
 def model_config(stage: str, preset: Preset):
@@ -128,11 +136,12 @@ def load_frozen(out: str | Path, stage: str, env_id: str | None = None, frame_si
                 preset: str | None = None) -> torch.nn.Module:
     """The trained model of ``stage`` from run folder ``out``, in eval mode and without gradients.
 
-    ``preset``, when given, must be the checkpoint's: later stages' shapes follow from earlier stages' configs.
+    ``preset``, when given, must be the checkpoint's, or a preset with the same config for this stage (an ablation
+    that shares a run's tokenizer and LDM): later stages' shapes follow from earlier stages' configs.
     """
     path = checkpoint_path(out, stage)
     ck = load_checkpoint(path, stage=stage, env_id=env_id, frame_size=frame_size)
-    if preset is not None and ck["preset"] != preset:
+    if preset is not None and ck["preset"] != preset and ck.get("model_config") != _config_of(stage, preset):
         raise CheckpointError(f"{path}: made with preset {ck['preset']!r}, not {preset!r}; retrain it or use "
                               f"--preset {ck['preset']}")
     return model_from_checkpoint(stage, ck).eval().requires_grad_(False)

@@ -17,6 +17,10 @@
 * ``tabletop-cpu``: the tabletop (``VideoTabletop-*``, static camera) at 64 px, H=9 with 5 codes per step,
   the task as the condition, a 7-D action; as go9-cpu, patch tokens and an LDM on them; sized for 45
   minutes on a 2-core CPU.
+* ``tabletop-chunk``: tabletop-cpu with one LDM code per step (H=5), a prefix-LM GPT that samples the codes,
+  the LDM's decoder as the imagination, and an IDM that reads a chunk of 5 actions per imagination.
+* ``tabletop-noldm``: tabletop-chunk without the LDM (the paper's "video only" ablation): the GPT imagines frame
+  t+1's tokens, the IDM reads the actions off the two frames; it reuses a tabletop-chunk run's tokenizer and LDM.
 * ``tiny-tabletop``: for tests on tabletop data; seconds per stage.
 * ``paper-calvin``: the paper's robot sizes: H=9 for the LDM, of which the transformer predicts 5 codes per
   step; 2 cameras x 16 tokens per step over 10-frame clips; a 7-D action.
@@ -69,11 +73,13 @@ def linked(name: str, description: str, tokenizer: TokenizerConfig, ldm: LDMConf
     ``codes_per_step`` (default: the LDM's H) is how many of the LDM's codes the transformer predicts per
     step (the paper's CALVIN release: 5 of H=9). ``cameras`` frames are tokenised per step.
     """
-    s = codes_per_step or ldm.horizon
+    s = ldm.horizon if codes_per_step is None else codes_per_step  # 0: the GPT sees frames only (no LDM)
     if ldm.space == "tokens":  # the LDM reads the tokenizer's ids
         ldm = replace(ldm, token_vocab=tokenizer.vocab_size, token_grid=tokenizer.grid)
     if s > ldm.horizon:
         raise ValueError(f"codes_per_step {s} exceeds the LDM's horizon {ldm.horizon}")
+    if idm.get("chunk", 1) > ldm.horizon:  # the IDM's window holds H actions
+        raise ValueError(f"the IDM's chunk {idm['chunk']} exceeds the LDM's horizon {ldm.horizon}")
     gpt_cfg = GPTConfig(frame_vocab=tokenizer.vocab_size, code_vocab=ldm.vocab_size, cond_vocab=cond_vocab,
                         frame_tokens=cameras * tokenizer.grid ** 2, codes_per_step=s, frames=frames, **gpt)
     idm_cfg = IDMConfig(frame_size=ldm.frame_size, code_vocab=ldm.vocab_size, codes_per_step=s, **idm)
@@ -198,18 +204,32 @@ def _go9_point() -> Preset:
 
 def _tiny_tabletop() -> Preset:
     # H=3 of which 2 codes per step, so the tests take the paper's CALVIN path (fewer codes than H); patch
-    # tokens and an LDM on them, as tabletop-cpu.
+    # tokens and an LDM on them; tabletop-chunk's choices at test size (codes per step read off the changes, a
+    # prefix-LM GPT, the LDM renders the imagination, an IDM that reads 2 actions at once).
     return linked(
         "tiny-tabletop", "tests: 64 px tabletop frames, H=3 (2 codes per step), the task as cond, 7-D actions",
         TokenizerConfig(frame_size=64, channels=(16, 32, 32, 32), levels=(8, 5, 5, 5), encoder="patch",
                         patch_width=64),
         LDMConfig(frame_size=64, horizon=3, channels=(16, 32, 32), dim=64, heads=4, query_layers=1,
-                  decoder_layers=1, space="tokens"),
-        gpt=dict(n_layer=2, n_head=2, n_embd=64),
-        idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128, discrete=False, action_dim=7),
+                  decoder_layers=1, space="tokens", pair_input=True, copy_logit=5.0, attend="changes"),
+        gpt=dict(n_layer=2, n_head=2, n_embd=64, next_frame="ldm", first_frame_loss_weight=0.0,
+                 prefix_bidirectional=True, prefix_conv_layers=1, code_readout=True),
+        idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128, discrete=False, action_dim=7, chunk=2),
         codes_per_step=2, cond_vocab=len(TASKS),
         train={stage: StageTrain(steps=30, batch_size=16, lr=1e-3) for stage in ("tokenizer", "ldm", "transformer",
                                                                                  "idm")},
+    )
+
+
+def _tiny_tabletop_noldm() -> Preset:
+    # tiny-tabletop without the LDM, as tabletop-noldm: it reuses a tiny-tabletop run's tokenizer and LDM
+    p = _tiny_tabletop()
+    return linked(
+        "tiny-tabletop-noldm", "tests: tiny-tabletop without the LDM (the GPT imagines frame t+1's tokens)",
+        p.tokenizer, p.ldm, gpt=dict(n_layer=2, n_head=2, n_embd=64),
+        idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128, discrete=False, action_dim=7, chunk=2,
+                 use_codes=False),
+        codes_per_step=0, cond_vocab=len(TASKS), train=p.train,
     )
 
 
@@ -229,6 +249,48 @@ def _tabletop_cpu() -> Preset:
                "ldm": StageTrain(steps=800, batch_size=16, lr=1e-3),
                "transformer": StageTrain(steps=1_000, batch_size=32, lr=3e-4),
                "idm": StageTrain(steps=500, batch_size=32, lr=1e-3)},
+    )
+
+
+def _tabletop_chunk() -> Preset:
+    # tabletop-cpu with Go's measured levers (issue 17). The LDM's 5 codes are 5 latent actions, one per step
+    # (H=5, each code read off the change of its step: pair_input, attend="changes", copy_logit); the GPT is a
+    # prefix LM over frame t that samples only those codes (code_readout for the first), and the LDM's decoder
+    # renders the imagined frames (next_frame="ldm"); the IDM reads a chunk of 5 actions off frame t, the 5
+    # codes and the imagined frame t+1, so one imagination drives up to 5 steps. Record with --hold-steps 5,
+    # so the last steps of every task start windows. Its measurements: docs/agent-tabletop.md.
+    p = _tabletop_cpu()
+    return linked(
+        "tabletop-chunk", "tabletop on a 2-core CPU: tabletop-cpu's tokens, an LDM with one code per step "
+                          "(H=5), a prefix-LM GPT over the codes, an IDM that reads 5 actions at once",
+        p.tokenizer,
+        replace(p.ldm, horizon=5, pair_input=True, copy_logit=5.0, change_weight=10.0, attend="changes", dim=128,
+                decoder_layers=3),
+        gpt=dict(n_layer=4, n_head=4, n_embd=192, code_loss_weight=10.0, next_frame="ldm",
+                 first_frame_loss_weight=0.0, prefix_bidirectional=True, prefix_conv_layers=2, code_readout=True),
+        idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256, discrete=False, action_dim=7, chunk=5),
+        cond_vocab=len(TASKS),
+        train={"tokenizer": StageTrain(steps=1_500, batch_size=24, lr=1e-3),
+               "ldm": StageTrain(steps=1_500, batch_size=32, lr=1e-3),
+               "transformer": StageTrain(steps=1_500, batch_size=32, lr=6e-4),
+               "idm": StageTrain(steps=1_000, batch_size=64, lr=1e-3)},
+    )
+
+
+def _tabletop_noldm() -> Preset:
+    # The paper's "video only" row (the agent without the LDM): tabletop-chunk's tokenizer and LDM (so its
+    # checkpoints can be copied into the run folder, and the token cache is shared), but the GPT predicts frame
+    # t+1's tokens with no codes before them, and the IDM reads its 5 actions off frame t and that imagined frame.
+    p = _tabletop_chunk()
+    return linked(
+        "tabletop-noldm", "tabletop-chunk without the LDM: the GPT imagines frame t+1's tokens directly, the IDM "
+                          "reads 5 actions off the two frames",
+        p.tokenizer, p.ldm,
+        gpt=dict(n_layer=4, n_head=4, n_embd=192, first_frame_loss_weight=0.0, prefix_bidirectional=True,
+                 prefix_conv_layers=2),
+        idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256, discrete=False, action_dim=7, chunk=5,
+                 use_codes=False),
+        codes_per_step=0, cond_vocab=len(TASKS), train=p.train,
     )
 
 
@@ -269,7 +331,10 @@ PRESETS = {
     "go9-move": _go9_move,
     "go9-point": _go9_point,
     "tiny-tabletop": _tiny_tabletop,
+    "tiny-tabletop-noldm": _tiny_tabletop_noldm,
     "tabletop-cpu": _tabletop_cpu,
+    "tabletop-chunk": _tabletop_chunk,
+    "tabletop-noldm": _tabletop_noldm,
     "paper-go-50m": lambda: _paper_go(10, 640, 10, "50m"),
     "paper-go-300m": lambda: _paper_go(24, 1024, 16, "300m"),
     "paper-calvin": _paper_calvin,

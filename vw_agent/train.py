@@ -181,7 +181,14 @@ def _loss(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor], ld
     if stage == "tokenizer":
         return model(frames[:, 0])[2]
     codes = batch["codes"] if "codes" in batch else ldm.encode(frames)[:, :codes_per_step]  # (b, s)
-    return model(frames[:, 0], codes, frames[:, 1], batch["actions"][:, 0])[1]
+    return model(frames[:, 0], codes, frames[:, 1], idm_targets(model, batch["actions"]))[1]
+
+
+def idm_targets(idm: torch.nn.Module, actions: torch.Tensor) -> torch.Tensor:
+    """The IDM's targets among a window's actions (b t ...): Go's first move (b,), or the robot's first
+    ``chunk`` actions (b k a)."""
+    cfg = idm.config
+    return actions[:, 0] if cfg.discrete else actions[:, : cfg.chunk]
 
 
 @torch.no_grad()
@@ -216,18 +223,21 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
     if stage == "idm":
         codes = batch["codes"] if "codes" in batch else ldm.encode(frames)[:, :codes_per_step]
         logits, _ = model(frames[:, 0], codes, frames[:, 1])
-        actions = batch["actions"][:, 0]
+        actions = idm_targets(model, batch["actions"])
+        # frame t+1 (and the codes, which are read off it) of another window: an IDM that reads the move off
+        # the change does far worse here; one that learned a policy from frame t alone would not
+        perm = torch.randperm(len(actions), generator=torch.Generator().manual_seed(1))
+        shuffled, _ = model(frames[:, 0], codes[perm], frames[perm, 1])
         if model.config.discrete:
             out["action_accuracy"] = (logits.argmax(-1) == actions).float().mean().item()
-            # frame t+1 (and the codes, which are read off it) of another window: an IDM that reads the move off
-            # the change scores near chance here; one that learned a policy from frame t alone would not
-            perm = torch.randperm(len(actions), generator=torch.Generator().manual_seed(1))
-            shuffled, _ = model(frames[:, 0], codes[perm], frames[perm, 1])
             out["shuffled_next_action_accuracy"] = (shuffled.argmax(-1) == actions).float().mean().item()
             out["windows"] = float(len(actions))
         else:  # the 7-D action; predicting all zeros is the reference an IDM that learned nothing would beat
             out["action_mse"] = F.mse_loss(logits, actions.float()).item()
+            out["first_action_mse"] = F.mse_loss(logits[:, 0], actions[:, 0].float()).item()
+            out["shuffled_next_action_mse"] = F.mse_loss(shuffled, actions.float()).item()
             out["zero_action_mse"] = actions.float().pow(2).mean().item()
+            out["windows"] = float(len(actions))
     model.train()
     return out
 

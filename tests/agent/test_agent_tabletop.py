@@ -16,6 +16,7 @@ from vw_agent.checkpoint import STAGES, tabletop_task_ids
 from vw_agent.data.reader import DatasetReader
 from vw_agent.data.record import RecordConfig, record
 from vw_agent.eval.tabletop import run_episode
+from vw_agent.tokenizer import to_uint8
 from vw_agent.train import TrainConfig, episode_conds, train_stage
 from vw_agent.transformer import GPT
 from vw_envs.errors import SpecError, VWError
@@ -81,6 +82,23 @@ def test_idm_regresses_the_action(tabletop_run):
     m = json.loads((out / "idm-metrics.json").read_text())
     assert np.isfinite(m["action_mse"]) and 0 < m["zero_action_mse"] <= 1  # actions lie in [-1, 1]
     assert m["action_mse"] == pytest.approx(m["loss"], rel=1e-5) and "action_accuracy" not in m
+    # the chunk's first action, and the IDM given another window's codes and frame t+1 (the imagination's test)
+    assert np.isfinite(m["first_action_mse"]) and np.isfinite(m["shuffled_next_action_mse"]) and m["windows"] > 0
+
+
+def test_idm_reads_a_chunk_of_actions(tabletop_run):
+    """tiny-tabletop's IDM reads 2 actions per imagination, trained on each window's first 2 actions."""
+    from vw_agent.agent import VideoWorldAgent
+    from vw_agent.train import idm_targets
+
+    out, _ = tabletop_run
+    agent = VideoWorldAgent.load(out)
+    assert agent.idm.config.chunk == 2
+    frame = torch.zeros(3, 64, 64, 3, dtype=torch.uint8)
+    chunk, loss = agent.idm(frame, torch.zeros(3, 2, dtype=torch.long), frame, torch.zeros(3, 2, 7))
+    assert chunk.shape == (3, 2, 7) and loss.item() >= 0
+    window = torch.arange(3 * 3 * 7, dtype=torch.float32).reshape(3, 3, 7)  # a window of H=3 actions
+    assert torch.equal(idm_targets(agent.idm, window), window[:, :2])
     assert (out / "transformer-metrics.json").exists()
 
 
@@ -97,6 +115,12 @@ def test_policy_acts_in_the_real_env(tabletop_run):
             assert a.shape == (7,) and a.dtype == np.float32 and np.isfinite(a).all() and np.abs(a).max() <= 1
             assert policy.last_imagination[0].shape == (64, 64, 3) and policy.last_imagination[0].dtype == np.uint8
             obs, _r, _term, _trunc, info = env.step(a)
+        assert policy.imaginations == 3  # a chunk of 2 actions per imagination: steps 1, 3 and 5 imagine
+        # the LDM rendered a frame for each step of the chunk, and each step shows its own
+        assert policy.agent.future.shape == (1, 2, 64, 64, 3)
+        assert np.array_equal(policy.last_imagination[0], to_uint8(policy.agent.future[0, 0]).numpy())
+        policy.act(obs, {**info, "task": "turn_on_led"})  # a new task drops the rest of the chunk
+        assert policy.imaginations == 4
         with pytest.raises(SpecError, match="unknown task 'fly'; valid tasks: close_drawer") as e:
             policy.act(obs, {**info, "task": "fly"})
         assert "\n" not in str(e.value)
@@ -159,5 +183,76 @@ def test_policy_spec_errors(tabletop_run):
             make_policy(f"videoworld:{out}", env)
     finally:
         env.close()
-    with pytest.raises(SpecError, match="give a tabletop run folder"):
+    with pytest.raises(SpecError, match="no tabletop checkpoint ships with this install; give a run folder"):
         make_policy("videoworld:temperature=0")
+    env = gym.make(MULTI, frame_size=64)
+    try:
+        with pytest.raises(SpecError, match=r"execute=3: this run's IDM reads 2 actions per imagination") as e:
+            make_policy(f"videoworld:run={out},execute=3", env)
+        assert "\n" not in str(e.value)
+        policy = make_policy(f"videoworld:run={out},execute=1", env)
+        obs, info = env.reset(seed=0, options={"task": "open_drawer"})
+        policy.reset(seed=0)
+        for _ in range(3):
+            obs, *_, info = env.step(policy.act(obs, info))
+        assert policy.imaginations == 3  # execute=1: imagine before every step
+    finally:
+        env.close()
+
+
+def test_agent_without_the_ldm_shares_the_runs_tokenizer_and_ldm(tabletop_dataset, tabletop_run, tmp_path):
+    """The "video only" ablation: a preset whose GPT imagines frame t+1's tokens with no codes reuses a run's
+    tokenizer and LDM (their configs match), trains its own GPT and IDM, and acts; another preset's LDM is
+    refused in one line."""
+    import shutil
+
+    from vw_agent.checkpoint import CheckpointError
+
+    out, _ = tabletop_run
+    run = tmp_path / "noldm"
+    run.mkdir()
+    for stage in ("tokenizer", "ldm"):
+        shutil.copy(out / f"{stage}.pt", run / f"{stage}.pt")
+    for stage in ("transformer", "idm"):
+        train_stage(cfg(tabletop_dataset, run, stage, preset="tiny-tabletop-noldm"), progress=False)
+    env = gym.make(MULTI, frame_size=64)
+    try:
+        policy = make_policy(f"videoworld:run={run},seed=1", env)
+        assert policy.agent.gpt.config.codes_per_step == 0 and not policy.agent.idm.config.use_codes
+        obs, info = env.reset(seed=0, options={"task": "open_drawer"})
+        policy.reset(seed=0)
+        for _ in range(3):
+            a = policy.act(obs, info)
+            assert a.shape == (7,) and np.abs(a).max() <= 1
+            obs, *_, info = env.step(a)
+        assert policy.imaginations == 2 and policy.agent.future is None  # the GPT drew frame t+1 itself
+    finally:
+        env.close()
+    with pytest.raises(CheckpointError, match=r"made with preset 'tiny-tabletop', not 'tabletop-chunk'") as e:
+        train_stage(cfg(tabletop_dataset, run, "transformer", preset="tabletop-chunk"), progress=False)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_chain_gif_shows_what_the_agent_saw_beside_what_it_imagined(tabletop_run, tmp_path):
+    """The README's chain command: the frame size follows the run, and each GIF frame is the camera frame the
+    agent acted on beside the frame it imagined for that step."""
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from vw_cli.main import cli
+
+    out, _ = tabletop_run
+    gif = tmp_path / "chain.gif"
+    res = CliRunner().invoke(cli, ["play", "--env", MULTI, "--policy", f"videoworld:{out}", "--seed", "10006",
+                                   "--chain", "open_drawer,turn_on_led,move_slider_left", "--gif", str(gif)],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0].startswith("open_drawer: ") and lines[-1].startswith("chain length ") and str(gif) in lines[-1]
+    with Image.open(gif) as im:
+        assert im.size == (2 * 64, 64) and im.n_frames > 30
+        im.seek(5)
+        frame = np.asarray(im.convert("RGB")).astype(int)
+    assert frame[:, 64:].std() > 5  # an imagined scene on the right, not the black of "nothing imagined"
+    bad = CliRunner().invoke(cli, ["play", "--env", MULTI, "--chain", "open_drawer", "--task", "open_drawer"])
+    assert bad.exit_code == 2 and "--chain needs --env VideoTabletop-MultiTask-v0, and takes no --task" in bad.output

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from vw_agent.baselines import BaselineError
 from vw_agent.baselines.bc import BCAgent, BCConfig, train_bc
 from vw_agent.data.record import RecordConfig, record
 from vw_envs.players import make_player
@@ -118,6 +119,12 @@ def test_bc_tabletop_regresses_actions_and_acts(tmp_path):
     obs, info = env.reset(seed=0)
     policy.reset(seed=0)
     act = policy.act(obs, info)
+    # conditioned on the task, as the VideoWorld agent is: one run serves a multi-task dataset
+    assert json.loads((out / "config.json").read_text())["n_cond"] == 20
+    assert not np.array_equal(policy.act(obs, {**info, "task": "turn_on_led"}), act)
+    with pytest.raises(BaselineError, match="unknown task 'fly'; valid tasks: close_drawer") as e:
+        policy.act(obs, {**info, "task": "fly"})
+    assert "\n" not in str(e.value)
     env.step(act)
     env.close()
     assert act.shape == (7,) and act.dtype == np.float32 and np.all(np.abs(act) <= 1)

@@ -93,3 +93,37 @@ def test_training_seeds_stay_below_the_evaluation_seeds(tabletop_dataset, tmp_pa
         record(RecordConfig(env_id="VideoTabletop-TurnOnLed-v0", out=str(tmp_path / "late"), episodes=2,
                             seed=9_999, frame_size=64), progress=False)
     assert not (tmp_path / "late").exists()  # refused before anything was written
+
+
+def test_hold_steps_after_success(tmp_path):
+    """--hold-steps: after success the robot holds still (zero motion, the gripper as it was) for exactly that many
+    recorded steps, so the task's last steps start full windows; the episode replays from its actions."""
+    out = tmp_path / "hold"
+    record(RecordConfig(env_id="VideoTabletop-MultiTask-v0", out=str(out), episodes=2, policy="expert",
+                        tasks="turn_on_led,open_drawer", frame_size=64, hold_steps=3), progress=False)
+    reader = DatasetReader(out)
+    for e in reader.episodes:
+        ep = reader.episode(e.id)
+        k = ep.attrs["success_step"]
+        assert ep.attrs["success"] and ep.attrs["hold_steps"] == 3 and k > 10
+        assert len(ep.actions) == k + 3 == ep.attrs["steps"]
+        held = ep.actions[k:]
+        assert not held[:, :6].any() and (held[:, 6] == ep.actions[k - 1, 6]).all()
+        assert ep.actions[:k, :6].any(axis=1).all()  # the expert's own steps all move
+    env = gym.make("VideoTabletop-MultiTask-v0", frame_size=64, terminate_on_success=False)
+    try:
+        ep = reader.episode(1)
+        obs, _ = env.reset(seed=ep.attrs["seed"], options={"task": ep.attrs["task"]})
+        for t, a in enumerate(ep.actions):
+            obs, *_ = env.step(a)
+            np.testing.assert_array_equal(obs, ep.frames[t + 1])
+    finally:
+        env.close()
+    # resuming keeps the recording's hold; asking for another is refused in one line
+    with pytest.raises(DatasetError, match=r"recorded with hold_steps=3, not 5; --resume continues"):
+        record(RecordConfig(env_id="VideoTabletop-MultiTask-v0", out=str(out), episodes=3, hold_steps=5),
+               resume=True, given={"hold_steps"}, progress=False)
+    with pytest.raises(DatasetError, match="only tabletop episodes hold after success"):
+        record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(tmp_path / "go"), episodes=1, hold_steps=2),
+               progress=False)
+    assert not (tmp_path / "go").exists()

@@ -6,7 +6,9 @@ Frames come through the agent's own loader (:class:`vw_agent.data.loader.WindowD
 with actions), so BC and the agent read the same data the same way.
 
 Go (``kind: go``): cross-entropy over N*N+1 moves; as a player, illegal moves are masked out.
-Tabletop: the 7-D action is regressed (MSE on a tanh output in [-1, 1]).
+Tabletop: the 7-D action is regressed (MSE on a tanh output in [-1, 1]), conditioned on the episode's task (its id
+in :func:`vw_agent.checkpoint.tabletop_task_ids`, as the VideoWorld agent's transformer is), so one run serves a
+multi-task dataset; as a policy it reads the task from ``info["task"]``.
 
     vw-agent baseline train --algo bc --data data/go9-gnugo --out runs/bc-go9
     vw-agent play --black bc:runs/bc-go9 --white gnugo:level=1
@@ -29,6 +31,7 @@ from torch import nn
 
 from vw_agent.baselines import BaselineError
 from vw_agent.baselines.common import GO_PREFIX, MAX_OBS_SIZE, TABLETOP_PREFIX, masked_choice, peak_rss_mib, read_run
+from vw_agent.checkpoint import tabletop_task_ids
 from vw_agent.data.format import read_meta
 from vw_agent.data.loader import WindowConfig, WindowDataset
 from vw_envs.fileio import write_text_atomic
@@ -65,9 +68,10 @@ class BCConfig:
 
 
 class BCNet(nn.Module):
-    """NatureCNN (the SB3 baselines' encoder) + an MLP head: (B, H, W, 3) uint8 -> (B, n_out)."""
+    """NatureCNN (the SB3 baselines' encoder) + an MLP head: (B, H, W, 3) uint8 -> (B, n_out); with ``n_cond`` a
+    condition id (B,) (the tabletop task) adds a learned vector to the hidden layer."""
 
-    def __init__(self, obs_size: int, n_out: int, hidden: int = 256):
+    def __init__(self, obs_size: int, n_out: int, hidden: int = 256, n_cond: int = 0):
         super().__init__()
         self.obs_size = obs_size
         self.cnn = nn.Sequential(
@@ -78,7 +82,9 @@ class BCNet(nn.Module):
         )
         with torch.no_grad():
             flat = self.cnn(torch.zeros(1, 3, obs_size, obs_size)).shape[1]
-        self.head = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+        self.hidden = nn.Linear(flat, hidden)
+        self.cond = nn.Embedding(n_cond, hidden) if n_cond else None
+        self.out = nn.Linear(hidden, n_out)
 
     def prepare(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, H, W, 3) uint8 -> (B, 3, S, S) float in [0, 1], area-resized to ``obs_size``."""
@@ -87,8 +93,13 @@ class BCNet(nn.Module):
             x = F.interpolate(x, size=(self.obs_size, self.obs_size), mode="area")
         return x
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.head(self.cnn(self.prepare(frames)))  # (B, n_out)
+    def forward(self, frames: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.hidden(self.cnn(self.prepare(frames)))
+        if self.cond is not None:
+            if cond is None:
+                raise BaselineError("this BC run is conditioned on the task; give the task")
+            h = h + self.cond(cond.long())
+        return self.out(F.relu(h))  # (B, n_out)
 
 
 def bc_loss(out: torch.Tensor, actions: torch.Tensor, discrete: bool) -> torch.Tensor:
@@ -105,6 +116,20 @@ def _dataset(root: str, split: str) -> Any:
     return WindowDataset(root, WindowConfig(window=2, split=split, actions=True, label_fraction=1.0))
 
 
+def _conds(data: str, meta: dict[str, Any]) -> tuple[int, dict[int, int] | None]:
+    """Tabletop: (the number of task ids, every episode's id); Go: (0, None)."""
+    if meta.get("kind") == "go":
+        return 0, None
+    from vw_agent.train import episode_conds  # the agent's own reading of each episode's task
+
+    n = len(tabletop_task_ids())
+    return n, episode_conds(data, meta, n)
+
+
+def _cond_batch(batch: dict[str, Any], conds: dict[int, int] | None) -> torch.Tensor | None:
+    return None if conds is None else torch.tensor([conds[int(e)] for e in batch["episode"]])
+
+
 def _task_of(meta: dict[str, Any]) -> tuple[bool, int]:
     """(discrete, output size) of a dataset."""
     if meta.get("kind") == "go":
@@ -114,13 +139,13 @@ def _task_of(meta: dict[str, Any]) -> tuple[bool, int]:
 
 
 @torch.no_grad()
-def evaluate(net: BCNet, loader: Any, discrete: bool) -> dict[str, float]:
+def evaluate(net: BCNet, loader: Any, discrete: bool, conds: dict[int, int] | None = None) -> dict[str, float]:
     """Mean loss (and top-1 accuracy for Go) over a loader."""
     net.eval()
     total, correct, uniform, n = 0.0, 0, 0.0, 0
     for batch in loader:
         frames, actions = batch["frames"][:, 0], batch["actions"][:, 0]
-        out = net(frames)
+        out = net(frames, _cond_batch(batch, conds))
         total += float(bc_loss(out, actions, discrete)) * len(frames)
         if discrete:
             correct += int((out.argmax(-1) == actions).sum())
@@ -148,6 +173,7 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     meta = read_meta(cfg.data)
     discrete, n_out = _task_of(meta)
+    n_cond, conds = _conds(cfg.data, meta)
     train_ds, val_ds = _dataset(cfg.data, "train"), _dataset(cfg.data, "val")
     if len(train_ds) == 0:
         raise BaselineError(f"{cfg.data}: the train split has no labelled frames; record more episodes")
@@ -155,20 +181,21 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     run.mkdir(parents=True, exist_ok=True)
     render = dict(meta.get("render", {}))
     info = {"kind": "bc", "config": asdict(cfg), "env_id": meta["env_id"], "frame_size": int(meta["frame_size"]),
-            "render": render, "discrete": discrete, "n_out": n_out}
+            "render": render, "discrete": discrete, "n_out": n_out,
+            "n_cond": n_cond}
     write_text_atomic(run / "config.json", json.dumps(info, indent=1))
 
     g = torch.Generator().manual_seed(cfg.seed)
     train_dl = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=g,
                           num_workers=cfg.num_workers)
     val_dl = DataLoader(val_ds, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
-    net = BCNet(cfg.obs_size, n_out, cfg.hidden)
+    net = BCNet(cfg.obs_size, n_out, cfg.hidden, n_cond)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     from torch.utils.tensorboard import SummaryWriter
 
     tb = SummaryWriter(str(run / "tb"))
     history: list[dict[str, Any]] = []
-    before = evaluate(net, val_dl, discrete) if len(val_ds) else None
+    before = evaluate(net, val_dl, discrete, conds) if len(val_ds) else None
     step = 0
     from tqdm.auto import tqdm
 
@@ -176,7 +203,7 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     for epoch in range(cfg.epochs):
         losses = []
         for batch in train_dl:
-            loss = bc_loss(net(batch["frames"][:, 0]), batch["actions"][:, 0], discrete)
+            loss = bc_loss(net(batch["frames"][:, 0], _cond_batch(batch, conds)), batch["actions"][:, 0], discrete)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -186,7 +213,7 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
             bar.update()
         row: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
         if len(val_ds):
-            val = evaluate(net, val_dl, discrete)
+            val = evaluate(net, val_dl, discrete, conds)
             row.update({f"val_{k}": v for k, v in val.items() if k not in ("frames", "uniform_loss")})
             for k, v in val.items():
                 if k not in ("frames", "uniform_loss"):
@@ -198,7 +225,8 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     bar.close()
     tb.close()
     tmp = run / f".model.{os.getpid()}.pt"
-    torch.save({"config": asdict(cfg), "n_out": n_out, "discrete": discrete, "state_dict": net.state_dict()}, tmp)
+    torch.save({"config": asdict(cfg), "n_out": n_out, "discrete": discrete, "n_cond": n_cond,
+                "state_dict": net.state_dict()}, tmp)
     os.replace(tmp, run / "model.pt")
     summary: dict[str, Any] = {
         "algo": "bc", "env_id": meta["env_id"], "data": cfg.data, "train_frames": len(train_ds),
@@ -230,20 +258,29 @@ class BCAgent:
             raise BaselineError(f"{path}: missing; the run did not finish (train it again)")
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         cfg = ckpt["config"]
-        self.net = BCNet(int(cfg["obs_size"]), int(ckpt["n_out"]), int(cfg["hidden"]))
+        self.net = BCNet(int(cfg["obs_size"]), int(ckpt["n_out"]), int(cfg["hidden"]), int(ckpt.get("n_cond", 0)))
         self.net.load_state_dict(ckpt["state_dict"])
         self.net.eval()
         self.meta, self.discrete = meta, bool(ckpt["discrete"])
         self.env_id, self.frame_size = meta["env_id"], int(meta["frame_size"])
         self.deterministic = deterministic
         self.rng = np.random.default_rng(seed)
+        self.task_ids = tabletop_task_ids()
 
     def reset(self) -> None:
         pass
 
     @torch.no_grad()
-    def act(self, frame: np.ndarray, mask: np.ndarray | None = None) -> Any:
-        out = self.net(torch.from_numpy(np.ascontiguousarray(frame, dtype=np.uint8))[None])[0].numpy()
+    def act(self, frame: np.ndarray, mask: np.ndarray | None = None, task: str | None = None) -> Any:
+        """The move (Go, legal under ``mask``) or the 7-D action (tabletop, for ``task`` if the run is
+        conditioned on it) for ``frame``."""
+        cond = None
+        if self.net.cond is not None:
+            if task not in self.task_ids:
+                raise BaselineError(f"unknown task {task!r}; valid tasks: {', '.join(self.task_ids)}")
+            cond = torch.tensor([self.task_ids[task]])
+        x = torch.from_numpy(np.ascontiguousarray(frame, dtype=np.uint8))[None]
+        out = self.net(x, cond)[0].numpy()
         if not self.discrete:
             return np.tanh(out).astype(np.float32)
         if mask is None:
@@ -297,8 +334,7 @@ class BCPolicy:
         pass
 
     def act(self, obs: Any, info: dict) -> np.ndarray:
-        frame = static_frame(obs)
-        return clip_action(self.agent.act(frame))
+        return clip_action(self.agent.act(static_frame(obs), task=info.get("task")))
 
     def close(self) -> None:
         pass

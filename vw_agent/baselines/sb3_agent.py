@@ -87,8 +87,9 @@ class SB3Agent:
     def reset(self) -> None:
         self.pipeline.reset()
 
-    def act(self, frame: np.ndarray, mask: np.ndarray | None = None) -> Any:
-        """The action for one raw frame (H, W, 3); with ``mask`` (Go) only legal actions are chosen."""
+    def act(self, frame: np.ndarray, mask: np.ndarray | None = None, task: str | None = None) -> Any:
+        """The action for one raw frame (H, W, 3); with ``mask`` (Go) only legal actions are chosen. ``task`` is
+        not read: an SB3 run learns one env's task (the same signature as :meth:`BCAgent.act`)."""
         import torch
 
         if self.model is None:
@@ -212,7 +213,7 @@ def evaluate_run(run: str | os.PathLike, episodes: int, *, opponent: str | None 
             total, steps, done = 0.0, 0, False
             while not done:
                 frame = static_frame(obs)
-                action = agent.act(frame, info["action_mask"] if go else None)
+                action = agent.act(frame, info["action_mask"] if go else None, task=info.get("task"))
                 if not go:
                     action = clip_action(action)
                 obs, reward, terminated, truncated, info = env.step(action)

@@ -109,7 +109,8 @@ def _new_meta(cfg: RecordConfig) -> dict[str, Any]:
 def _check_resume(cfg: RecordConfig, meta: dict[str, Any], given: set[str]) -> RecordConfig:
     """The stored config, with this run's episode count, workers and backend; explicit conflicts raise."""
     path = meta_path(cfg.out)
-    stored = {"symmetries": 1, **meta.get("config", {})}  # datasets from before --symmetries have 1
+    # datasets from before --symmetries have 1, from before --hold-steps 0
+    stored = {"symmetries": 1, "hold_steps": 0, **meta.get("config", {})}
     if meta.get("frame_size") != cfg.frame_size and "frame_size" in given:
         raise DatasetError(f"{path}: frame-size mismatch: the dataset is {meta.get('frame_size')}x"
                            f"{meta.get('frame_size')}, --frame-size {cfg.frame_size} was given")
@@ -146,6 +147,9 @@ def _validate(cfg: RecordConfig) -> None:
                            f"not {cfg.symmetries}")
     if cfg.symmetries != 1 and not (cfg.kind == "go" and cfg.from_sgf):
         raise DatasetError("symmetries copies Go games read from SGF: it needs --from-sgf")
+    if cfg.hold_steps < 0 or (cfg.hold_steps and cfg.kind != "tabletop"):
+        raise DatasetError(f"hold_steps must be >= 0, and only tabletop episodes hold after success; got "
+                           f"{cfg.hold_steps} for {cfg.env_id}")
     if cfg.kind == "tabletop":
         tabletop_task_list(cfg)
         if cfg.seed < 0 or cfg.seed + cfg.episodes > EVAL_SEED_START:

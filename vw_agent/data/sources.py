@@ -66,6 +66,10 @@ class RecordConfig:
             (rotations and mirrors: the same game, so the same rules and the same result), 1 does not.
             A game's copies share its split and its label draw; val and test games are never copied, so
             held-out metrics stay on the games as played.
+        hold_steps: tabletop: after the task succeeds the robot holds still for this many more steps (no motion,
+            the gripper as it was), recorded with the env's ``terminate_on_success`` off. A model that reads
+            windows of T frames learns only from frames with T-1 frames after them, so without these the last
+            steps of every task (the last pull of the drawer) would never start a window.
     """
 
     env_id: str
@@ -87,6 +91,7 @@ class RecordConfig:
     split_seed: int = 0
     split_fractions: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FRACTIONS))
     symmetries: int = 1
+    hold_steps: int = 0
 
     @property
     def kind(self) -> str:
@@ -98,7 +103,8 @@ class RecordConfig:
 
     # Settings that decide what every attempt produces: a resumed run must use the stored ones.
     CONTENT_KEYS = ("env_id", "black", "white", "opening_moves", "from_sgf", "policy", "tasks", "seed",
-                    "frame_size", "komi", "shard_episodes", "dedup", "split_seed", "split_fractions", "symmetries")
+                    "frame_size", "komi", "shard_episodes", "dedup", "split_seed", "split_fractions", "symmetries",
+                    "hold_steps")
 
 
 def episode_seed(seed: int, k: int) -> int:
@@ -250,7 +256,7 @@ def _tabletop_env(cfg: RecordConfig):
     import gymnasium as gym
 
     close_worker()
-    _WORKER["env"] = gym.make(cfg.env_id, frame_size=cfg.frame_size)
+    _WORKER["env"] = gym.make(cfg.env_id, frame_size=cfg.frame_size, terminate_on_success=cfg.hold_steps == 0)
     return _WORKER["env"]
 
 
@@ -282,14 +288,21 @@ def _tabletop_episode(cfg: RecordConfig, k: int) -> Episode:
     frames, actions, rewards, states = [obs], [], [], [info["state"]]
     done = False
     terminated = False
+    success_step, held = None, 0
     while not done:
         a = np.asarray(policy.act(obs, info), np.float32)
+        if success_step is not None:  # holding after success: no motion, the gripper as it was
+            a = np.zeros_like(actions[-1])
+            a[-1] = actions[-1][-1]
+            held += 1
         obs, r, terminated, truncated, info = env.step(a)
         frames.append(obs)
         actions.append(a)
         rewards.append(r)
         states.append(info["state"])
-        done = terminated or truncated
+        if success_step is None and info.get("is_success"):
+            success_step = len(actions)
+        done = terminated or truncated or (success_step is not None and held >= cfg.hold_steps)
     t = len(actions)
     dones = np.zeros(t, bool)
     dones[-1] = True
@@ -298,8 +311,8 @@ def _tabletop_episode(cfg: RecordConfig, k: int) -> Episode:
         "source": "policy", "seed": seed, "players": {"policy": cfg.policy},
         "task": info.get("task", ""), "instruction": info.get("instruction", ""),
         "success": bool(info.get("is_success", False)), "result": "success" if info.get("is_success") else "failure",
-        "terminated": bool(terminated),
-        "camera": camera, "steps": t,
+        "terminated": bool(terminated) or success_step is not None,
+        "camera": camera, "steps": t, "success_step": success_step or 0, "hold_steps": held,
     }
     return Episode(np.stack(frames), np.stack(actions), np.asarray(rewards, np.float32), dones, attrs,
                    stack_states(states))

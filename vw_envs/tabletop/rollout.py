@@ -27,7 +27,8 @@ def play_episode(
         policy: a policy spec (``expert``, ``random``, ``noop``, ...; see ``vw_envs.tabletop.policies``).
         seed: the reset seed (the scene's randomisation).
         render: ``"human"`` shows the frames in a pygame window (works headless under Xvfb), or ``None``.
-        gif: write the episode's static-camera frames to this animated GIF.
+        gif: write the episode's static-camera frames to this animated GIF (beside the frame the policy imagined
+            for each step, if it imagines: see :func:`seen_frame`).
         frame_size: side of the rendered frames (and of the GIF).
         task: the task for ``VideoTabletop-MultiTask-v0`` (a random task per seed if omitted).
 
@@ -49,14 +50,17 @@ def play_episode(
     try:
         obs, info = env.reset(seed=seed, options={"task": task} if task else None)
         agent.reset(seed)
-        frames = [static_frame(obs)] if gif else []
+        frames = []
         steps, total, done = 0, 0.0, False
         while not done:
-            obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
+            action = agent.act(obs, info)
+            if gif:
+                frames.append(seen_frame(obs, agent))
+            obs, reward, terminated, truncated, info = env.step(action)
             steps, total = steps + 1, total + float(reward)
             done = terminated or truncated
-            if gif:
-                frames.append(static_frame(obs))
+        if gif:
+            frames.append(seen_frame(obs, agent, imagined=False))
         if gif:
             _write_gif(gif, frames, fps=env.metadata["render_fps"])
         return {
@@ -86,7 +90,8 @@ def play_chain(
         tasks: task names, e.g. ``["open_drawer", "push_red_block_left", "turn_on_led"]``.
         policy: a policy spec.
         seed: the reset seed.
-        gif: write the whole chain's static-camera frames to this GIF.
+        gif: write the whole chain's static-camera frames to this GIF (with the policy's imagination beside
+            them, as :func:`play_episode`).
         frame_size: side of the frames.
         steps_per_task: the budget of each subtask (CALVIN: 360).
 
@@ -104,7 +109,7 @@ def play_chain(
     try:
         obs, info = env.reset(seed=seed, options={"task": tasks[0]})
         agent.reset(seed)
-        frames = [static_frame(obs)] if gif else []
+        frames = []
         for i, task in enumerate(tasks):
             if i > 0:
                 if task not in env.unwrapped.feasible_tasks():
@@ -112,21 +117,40 @@ def play_chain(
                 info = env.unwrapped.set_task(task)
             steps = 0
             while steps < steps_per_task and not info["is_success"]:
-                obs, _, _, truncated, info = env.step(agent.act(obs, info))
-                steps += 1
+                action = agent.act(obs, info)
                 if gif:
-                    frames.append(static_frame(obs))
+                    frames.append(seen_frame(obs, agent))
+                obs, _, _, truncated, info = env.step(action)
+                steps += 1
                 if truncated:
                     break
             results.append({"task": task, "success": bool(info["is_success"]), "steps": steps})
             if not info["is_success"]:
                 break
         if gif:
+            frames.append(seen_frame(obs, agent, imagined=False))
             _write_gif(gif, frames, fps=env.metadata["render_fps"])
         return results
     finally:
         agent.close()
         env.close()
+
+
+def seen_frame(obs, policy, imagined: bool = True) -> np.ndarray:
+    """The static frame the policy acted on, and beside it (for a policy that imagines, such as the VideoWorld
+    agent's ``last_imagination``) the frame it imagined for this step, resized to the same side; black when
+    ``imagined`` is False (the episode's last frame, acted on by no one)."""
+    frame = np.asarray(static_frame(obs))
+    dream = getattr(policy, "last_imagination", None)
+    if not hasattr(policy, "last_imagination"):
+        return frame
+    right = np.zeros_like(frame)
+    if imagined and dream:
+        d = np.asarray(dream[0])
+        reps = max(1, frame.shape[0] // d.shape[0])
+        d = np.kron(d, np.ones((reps, reps, 1), dtype=d.dtype))[: frame.shape[0], : frame.shape[1]]
+        right[: d.shape[0], : d.shape[1]] = d
+    return np.concatenate([frame, right], axis=1)
 
 
 def _write_gif(path: str, frames: list[np.ndarray], fps: int) -> None:
