@@ -119,7 +119,8 @@ def report(run_dir, anchor, bootstrap) -> None:
 @click.option("--workers", default=1, show_default=True, help="Parallel processes.")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where the episodes run: local processes, or Ray actors (docs/cluster.md).")
-@click.option("--frame-size", default=128, show_default=True, help="Frame side in pixels.")
+@click.option("--frame-size", default=None, type=int,
+              help="Frame side in pixels [default: a trained policy's own, else 128].")
 @click.option("--seed", default=10_000, show_default=True,
               help="First seed; recordings stay below 10,000, so the default evaluates unseen scenes.")
 @click.option("--out", default="results/tabletop", show_default=True, type=click.Path(file_okay=False),
@@ -131,6 +132,10 @@ def tabletop(policy, tasks, episodes, chains, chain_length, workers, backend, fr
 
     if episodes is None:
         episodes = 0 if chains else 100
+    if frame_size is None:  # a trained run sees one frame size: show it that one
+        from vw_agent.agent_tabletop import policy_frame_size
+
+        frame_size = policy_frame_size(policy) or 128
     cfg = TabletopEvalConfig(policy=policy, tasks=tasks, episodes=episodes, chains=chains,
                              chain_length=chain_length, workers=workers, backend=backend, frame_size=frame_size,
                              seed=seed, out=out)

@@ -41,7 +41,7 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
     \\b
     vw-agent imagine --steps 8 --gif imagined.gif
     vw-agent imagine --run runs/go9 --env VideoGo-9x9-v0 --moves "E5 C3" --steps 8 --gif imagined.gif
-    vw-agent imagine --run runs/tabletop --env VideoTabletop-OpenDrawer-v0 --steps 8 --gif imagined.gif
+    vw-agent imagine --env VideoTabletop-OpenDrawer-v0 --steps 8 --gif imagined.gif
     """
     # lazy: imports torch
     import vw_envs
@@ -54,9 +54,10 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
     if env_id in vw_envs.TABLETOP_ENV_IDS:
         if moves or sgf_path or move_number is not None:
             raise click.BadParameter("--moves, --sgf and --move-number are for Go envs")
-        if not run:
-            raise click.BadParameter("no tabletop checkpoint ships with the package; give a tabletop --run "
-                                     "(vw-agent train ... --preset tabletop-cpu)")
+        if not run:  # the shipped tabletop checkpoint, as a bare videoworld policy
+            from vw_agent.agent import SHIPPED_TABLETOP, shipped_run
+
+            run = str(shipped_run(SHIPPED_TABLETOP))
         dream = imagination.imagine_tabletop(run, env_id, task=task, steps=steps, temperature=temperature, seed=seed)
         _show_tabletop(dream, run, steps, seed)
         if gif_path:

@@ -10,8 +10,9 @@ An IDM that reads a chunk of k actions per imagination (``IDMConfig.chunk``, pre
 the next ``execute`` steps (default: all k) from one imagination; then the agent imagines again from the real
 frame. A new task (a chain's next subtask) drops what is left of the chunk.
 
-As a tabletop policy: ``videoworld:RUN`` or ``videoworld:run=RUN,temperature=T,top_k=K,seed=S,threads=N,execute=E``
-(a tabletop run folder of ``vw-agent train``; the env must render the frame size the run was trained on).
+As a tabletop policy: ``videoworld`` (the shipped checkpoint), ``videoworld:RUN`` or
+``videoworld:run=RUN,temperature=T,top_k=K,seed=S,threads=N,execute=E`` (a tabletop run folder of ``vw-agent
+train``; the env must render the frame size the run was trained on). The temperature is 0 (greedy) unless given.
 
 Example:
     >>> env = gym.make("VideoTabletop-OpenDrawer-v0", frame_size=64)
@@ -71,7 +72,9 @@ class VideoWorldPolicy:
         spec.check_keys(_KEYS, arg_allowed=True)
         run = spec_run(spec)
         top_k = spec.get_int("top_k", 0, 0, 1_000_000)
-        cfg = AgentConfig(temperature=spec.get_float("temperature", 1.0, 0.0, 100.0), top_k=top_k or None,
+        # greedy by default: on 120 tuning episodes (seeds 20,000+) the shipped run succeeded 42.5% greedy, 35.0% at
+        # temperature 1 (docs/agent-tabletop.md)
+        cfg = AgentConfig(temperature=spec.get_float("temperature", 0.0, 0.0, 100.0), top_k=top_k or None,
                           seed=spec.get_int("seed", 0, 0, 2**31 - 1),
                           threads=spec.get_int("threads", 1, 0, 1024) or None)
         frame_size = getattr(getattr(env, "unwrapped", env), "frame_size", None)

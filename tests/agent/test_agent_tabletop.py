@@ -154,8 +154,9 @@ def test_cli_imagine_tabletop(tabletop_run, tmp_path):
                           ([*run, "--env", "VideoGo-9x9-v0"], f"learned {MULTI}; imagine with --env {MULTI}")):
         res = CliRunner().invoke(cli, args, catch_exceptions=False)
         assert res.exit_code != 0 and message in res.output and "Traceback" not in res.output, res.output
-    res = CliRunner().invoke(cli, ["imagine", "--env", MULTI], catch_exceptions=False)
-    assert res.exit_code == 2 and "no tabletop checkpoint ships" in res.output
+    res = CliRunner().invoke(cli, ["imagine", "--env", MULTI, "--task", "turn_on_led", "--steps", "2"],
+                             catch_exceptions=False)  # no --run: the shipped tabletop checkpoint
+    assert res.exit_code == 0 and "imagining 2 steps of turn_on_led" in res.output, res.output
 
 
 def test_save_load_gives_the_same_action(tabletop_run, tmp_path):
@@ -183,8 +184,8 @@ def test_policy_spec_errors(tabletop_run):
             make_policy(f"videoworld:{out}", env)
     finally:
         env.close()
-    with pytest.raises(SpecError, match="no tabletop checkpoint ships with this install; give a run folder"):
-        make_policy("videoworld:temperature=0")
+    with pytest.raises(SpecError, match="unknown key 'tempo'"):
+        make_policy("videoworld:tempo=0")
     env = gym.make(MULTI, frame_size=64)
     try:
         with pytest.raises(SpecError, match=r"execute=3: this run's IDM reads 2 actions per imagination") as e:
@@ -256,3 +257,31 @@ def test_cli_chain_gif_shows_what_the_agent_saw_beside_what_it_imagined(tabletop
     assert frame[:, 64:].std() > 5  # an imagined scene on the right, not the black of "nothing imagined"
     bad = CliRunner().invoke(cli, ["play", "--env", MULTI, "--chain", "open_drawer", "--task", "open_drawer"])
     assert bad.exit_code == 2 and "--chain needs --env VideoTabletop-MultiTask-v0, and takes no --task" in bad.output
+
+
+def test_bare_videoworld_resolves_by_env(monkeypatch, tmp_path):
+    """A bare ``videoworld`` is the shipped tabletop checkpoint on a tabletop env, and the Go one on a Go env; an
+    install without the tabletop checkpoint says so in one line."""
+    from vw_agent import agent_tabletop
+    from vw_agent.agent import SHIPPED_TABLETOP, shipped_run
+    from vw_envs.players import make_player
+
+    env = gym.make(MULTI, frame_size=64)
+    try:
+        policy = make_policy("videoworld", env)
+        assert policy.name == "videoworld" and policy.agent.info["preset"] == "tabletop-chunk"
+        assert policy.agent.config.temperature == 0  # greedy unless the spec says otherwise
+        assert policy.agent.info["run"] == str(shipped_run(SHIPPED_TABLETOP)) and policy.agent.frame_size == 64
+        obs, info = env.reset(seed=10_000, options={"task": "turn_on_led"})
+        policy.reset(seed=0)
+        assert policy.act(obs, info).shape == (7,)
+        go = make_player("videoworld")
+        assert go.agent.info["preset"] == "go9-point"
+        go.close()
+        monkeypatch.setattr(agent_tabletop, "shipped_run", lambda name: tmp_path / name)
+        with pytest.raises(SpecError, match="no tabletop checkpoint ships with this install; give a run folder") as e:
+            make_policy("videoworld", env)
+        assert "\n" not in str(e.value)
+    finally:
+        env.close()
+    assert agent_tabletop.policy_frame_size("expert") is None
