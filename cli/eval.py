@@ -133,7 +133,7 @@ def tabletop(policy, tasks, episodes, chains, chain_length, workers, backend, fr
     if episodes is None:
         episodes = 0 if chains else 100
     if frame_size is None:  # a trained run sees one frame size: show it that one
-        from vw_agent.agent_tabletop import policy_frame_size
+        from vw_agent.agent_tabletop import policy_frame_size  # lazy: torch
 
         frame_size = policy_frame_size(policy) or 128
     cfg = TabletopEvalConfig(policy=policy, tasks=tasks, episodes=episodes, chains=chains,

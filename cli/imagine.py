@@ -55,7 +55,7 @@ def imagine(run, env_id, task, moves, sgf_path, move_number, steps, temperature,
         if moves or sgf_path or move_number is not None:
             raise click.BadParameter("--moves, --sgf and --move-number are for Go envs")
         if not run:  # the shipped tabletop checkpoint, as a bare videoworld policy
-            from vw_agent.agent import SHIPPED_TABLETOP, shipped_run
+            from vw_agent.agent import SHIPPED_TABLETOP, shipped_run  # lazy: torch
 
             run = str(shipped_run(SHIPPED_TABLETOP))
         dream = imagination.imagine_tabletop(run, env_id, task=task, steps=steps, temperature=temperature, seed=seed)

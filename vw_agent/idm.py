@@ -84,7 +84,7 @@ class InverseDynamics(nn.Module):
 
         Frames may be uint8 (recorded) or float in [0, 1] (imagined). ``out`` is logits (b a) when discrete,
         else the chunk of actions (b k a) squashed into [-1, 1]. ``actions``: move ids (b,) int64, or (b k a)
-        floats; the loss is cross-entropy, or mean squared error.
+        floats ((b a) for a chunk of one); the loss is cross-entropy, or mean squared error.
         """
         size = self.config.frame_size  # frames of another size (the tokenizer's) are resized first
         x0, x1 = frames_to_input(fit_frames(frame, size)), frames_to_input(fit_frames(next_frame, size))
@@ -96,5 +96,10 @@ class InverseDynamics(nn.Module):
             out = rearrange(torch.tanh(out), "b (k a) -> b k a", k=self.config.chunk)
         loss = None
         if actions is not None:
+            if not self.config.discrete:
+                if actions.ndim == 2 and self.config.chunk == 1:  # one action (b a): a chunk of one
+                    actions = actions[:, None]
+                if actions.shape != out.shape:  # mse_loss would broadcast (b 1 a) against (b a) silently
+                    raise ValueError(f"actions have shape {tuple(actions.shape)}, the IDM reads {tuple(out.shape)}")
             loss = F.cross_entropy(out, actions.long()) if self.config.discrete else F.mse_loss(out, actions.float())
         return out, loss

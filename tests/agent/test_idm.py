@@ -17,10 +17,25 @@ def test_shapes(discrete):
     codes = torch.randint(0, 30, (4, 3))
     actions = torch.randint(0, 82, (4,)) if discrete else torch.rand(4, 7) * 2 - 1
     out, loss = idm(frame, codes, imagined, actions)
-    assert out.shape == ((4, 82) if discrete else (4, 7)) and loss.ndim == 0
+    assert out.shape == ((4, 82) if discrete else (4, 1, 7)) and loss.ndim == 0
     if not discrete:
         assert out.abs().max() <= 1
+        assert torch.allclose(loss, ((out[:, 0] - actions) ** 2).mean())  # (b a) is a chunk of one, not broadcast
     assert idm(frame, codes, imagined)[1] is None
+
+
+def test_a_chunk_of_actions():
+    idm = InverseDynamics(IDMConfig(frame_size=64, channels=(8, 16), codes_per_step=3, code_vocab=30, hidden=32,
+                                    discrete=False, action_dim=7, chunk=3))
+    frame = torch.randint(0, 256, (4, 64, 64, 3), dtype=torch.uint8)
+    codes = torch.randint(0, 30, (4, 3))
+    actions = torch.rand(4, 3, 7) * 2 - 1
+    out, loss = idm(frame, codes, frame, actions)
+    assert out.shape == (4, 3, 7) and torch.allclose(loss, ((out - actions) ** 2).mean())
+    with pytest.raises(ValueError, match=r"actions have shape \(4, 7\), the IDM reads \(4, 3, 7\)"):
+        idm(frame, codes, frame, actions[:, 0])
+    with pytest.raises(ValueError, match="chunk must be >= 1, and 1 for discrete"):
+        IDMConfig(discrete=True, chunk=2)
 
 
 def test_loss_goes_down_on_labelled_go_moves(go_dataset):

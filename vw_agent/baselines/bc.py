@@ -120,7 +120,8 @@ def _conds(data: str, meta: dict[str, Any]) -> tuple[int, dict[int, int] | None]
     """Tabletop: (the number of task ids, every episode's id); Go: (0, None)."""
     if meta.get("kind") == "go":
         return 0, None
-    from vw_agent.train import episode_conds  # the agent's own reading of each episode's task
+    # lazy: the trainer (and its data pipeline) only for tabletop data; the agent's own reading of each task
+    from vw_agent.train import episode_conds
 
     n = len(tabletop_task_ids())
     return n, episode_conds(data, meta, n)
