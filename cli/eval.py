@@ -135,7 +135,7 @@ def tabletop(policy, tasks, episodes, chains, chain_length, workers, backend, fr
     if frame_size is None:  # a trained run sees one frame size: show it that one
         from vw_agent.agent_tabletop import policy_frame_size  # lazy: torch
 
-        frame_size = policy_frame_size(policy) or 128
+        frame_size = policy_frame_size(policy)
     cfg = TabletopEvalConfig(policy=policy, tasks=tasks, episodes=episodes, chains=chains,
                              chain_length=chain_length, workers=workers, backend=backend, frame_size=frame_size,
                              seed=seed, out=out)

@@ -92,12 +92,11 @@ def play(env_id, black, white, policy, task, chain, render, sgf_path, gif_path, 
         --chain open_drawer,turn_on_led,move_slider_left --gif chain.gif
     """
     tabletop = env_id.startswith("VideoTabletop")
-    if frame_size is None:
-        frame_size = 128
-        if tabletop:  # a trained run sees one frame size: show it that one
-            from vw_agent.agent_tabletop import policy_frame_size  # lazy: torch
+    if frame_size is None and tabletop:  # a trained run sees one frame size: show it that one
+        from vw_agent.agent_tabletop import policy_frame_size  # lazy: torch
 
-            frame_size = policy_frame_size(policy) or 128
+        frame_size = policy_frame_size(policy)
+    frame_size = frame_size or 128
     if chain is not None:
         if env_id != MULTITASK_ID or task is not None or render != "none":
             raise click.BadParameter(f"--chain needs --env {MULTITASK_ID}, and takes no --task or --render",

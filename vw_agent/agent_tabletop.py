@@ -139,10 +139,12 @@ def spec_run(spec: PlayerSpec) -> Path:
     return shipped
 
 
-def policy_frame_size(spec: str) -> int | None:
-    """The frame side a tabletop policy spec must be shown (a VideoWorld run's), or None if any will do."""
+def policy_frame_size(spec: str, default: int = 128) -> int:
+    """The frame side a tabletop policy spec must be shown (a VideoWorld run's), else ``default``. It reads the
+    run's smallest checkpoint, the tokenizer's (every stage stores the frame size); a missing run is left to
+    loading the policy to report."""
     parsed = parse_spec(spec)
     if parsed.kind != "videoworld":
-        return None
-    path = checkpoint_path(spec_run(parsed), "idm")
-    return int(load_checkpoint(path, stage="idm")["frame_size"]) if path.exists() else None
+        return default
+    path = checkpoint_path(spec_run(parsed), "tokenizer")
+    return int(load_checkpoint(path, stage="tokenizer")["frame_size"]) if path.exists() else default

@@ -32,7 +32,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from vw_agent.idm import IDMConfig
 from vw_agent.ldm import LDMConfig
@@ -221,16 +221,19 @@ def _tiny_tabletop() -> Preset:
     )
 
 
+def _without_ldm(p: Preset, name: str, description: str, gpt: dict) -> Preset:
+    """The "video only" ablation of tabletop preset ``p``: its tokenizer and LDM (a run's checkpoints of both can
+    be copied in, and the token cache is shared), a GPT that imagines frame t+1's tokens with no codes before them,
+    and ``p``'s IDM reading its actions off the two frames alone; ``p``'s budgets."""
+    idm = {k: v for k, v in asdict(p.idm).items() if k not in ("frame_size", "code_vocab", "codes_per_step")}
+    return linked(name, description, p.tokenizer, p.ldm, gpt=gpt, idm=dict(idm, use_codes=False), codes_per_step=0,
+                  cond_vocab=p.gpt.cond_vocab, train=p.train)
+
+
 def _tiny_tabletop_noldm() -> Preset:
-    # tiny-tabletop without the LDM, as tabletop-noldm: it reuses a tiny-tabletop run's tokenizer and LDM
-    p = _tiny_tabletop()
-    return linked(
-        "tiny-tabletop-noldm", "tests: tiny-tabletop without the LDM (the GPT imagines frame t+1's tokens)",
-        p.tokenizer, p.ldm, gpt=dict(n_layer=2, n_head=2, n_embd=64),
-        idm=dict(channels=(16, 32, 32), code_dim=16, hidden=128, discrete=False, action_dim=7, chunk=2,
-                 use_codes=False),
-        codes_per_step=0, cond_vocab=len(TASKS), train=p.train,
-    )
+    return _without_ldm(_tiny_tabletop(), "tiny-tabletop-noldm",
+                        "tests: tiny-tabletop without the LDM (the GPT imagines frame t+1's tokens)",
+                        gpt=dict(n_layer=2, n_head=2, n_embd=64))
 
 
 def _tabletop_cpu() -> Preset:
@@ -278,20 +281,12 @@ def _tabletop_chunk() -> Preset:
 
 
 def _tabletop_noldm() -> Preset:
-    # The paper's "video only" row (the agent without the LDM): tabletop-chunk's tokenizer and LDM (so its
-    # checkpoints can be copied into the run folder, and the token cache is shared), but the GPT predicts frame
-    # t+1's tokens with no codes before them, and the IDM reads its 5 actions off frame t and that imagined frame.
-    p = _tabletop_chunk()
-    return linked(
-        "tabletop-noldm", "tabletop-chunk without the LDM: the GPT imagines frame t+1's tokens directly, the IDM "
-                          "reads 5 actions off the two frames",
-        p.tokenizer, p.ldm,
-        gpt=dict(n_layer=4, n_head=4, n_embd=192, first_frame_loss_weight=0.0, prefix_bidirectional=True,
-                 prefix_conv_layers=2),
-        idm=dict(channels=(32, 64, 64), code_dim=32, hidden=256, discrete=False, action_dim=7, chunk=5,
-                 use_codes=False),
-        codes_per_step=0, cond_vocab=len(TASKS), train=p.train,
-    )
+    # The paper's "video only" row (the agent without the LDM), on tabletop-chunk's tokenizer, LDM, IDM and budgets
+    return _without_ldm(_tabletop_chunk(), "tabletop-noldm",
+                        "tabletop-chunk without the LDM: the GPT imagines frame t+1's tokens directly, the IDM "
+                        "reads 5 actions off the two frames",
+                        gpt=dict(n_layer=4, n_head=4, n_embd=192, first_frame_loss_weight=0.0,
+                                 prefix_bidirectional=True, prefix_conv_layers=2))
 
 
 def _paper_go(n_layer: int, n_embd: int, n_head: int, size: str) -> Preset:

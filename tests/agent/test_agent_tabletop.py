@@ -284,4 +284,4 @@ def test_bare_videoworld_resolves_by_env(monkeypatch, tmp_path):
         assert "\n" not in str(e.value)
     finally:
         env.close()
-    assert agent_tabletop.policy_frame_size("expert") is None
+    assert agent_tabletop.policy_frame_size("expert") == 128 and agent_tabletop.policy_frame_size("expert", 80) == 80

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sgfmill import sgf
 
-from tests.conftest import needs_gnugo
+from tests.conftest import needs_gnugo, needs_xvfb
 from vw_cli.main import cli
 from vw_envs.go.coords import from_gtp
 from vw_envs.go.render import BOARD_RGB, BoardRenderer, RenderConfig
@@ -316,30 +314,20 @@ XVFB_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(shutil.which("Xvfb") is None and not os.environ.get("CI"),
-                    reason="Xvfb is not installed (sudo apt-get install xvfb); CI always has it")
-def test_real_window_under_xvfb(tmp_path):
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1024x700x24", "-nolisten", "tcp"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        number = xvfb.stdout.readline().decode().strip()  # Xvfb picks a free display and prints it
-        assert number.isdigit(), "Xvfb did not start"
-        display = f":{number}"
-        env = {**os.environ, "DISPLAY": display, "SDL_VIDEODRIVER": "x11"}
-        shot = tmp_path / "screen.png"
-        out = subprocess.run([sys.executable, "-c", XVFB_SCRIPT, display, str(shot)], env=env, capture_output=True,
-                             text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        report = json.loads(out.stdout.strip().splitlines()[-1])
-        assert report["driver"] == "x11" and report["size"] == [900, 640]
-        moves = [tuple(m) for m in report["moves"]]
-        assert [m for c, m in moves if c == BLACK] == [v("E5"), v("C3"), v("G7")] and len(moves) == 6
-        from PIL import Image
+@needs_xvfb
+def test_real_window_under_xvfb(tmp_path, xvfb_env):
+    env, display = xvfb_env, xvfb_env["DISPLAY"]
+    shot = tmp_path / "screen.png"
+    out = subprocess.run([sys.executable, "-c", XVFB_SCRIPT, display, str(shot)], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["driver"] == "x11" and report["size"] == [900, 640]
+    moves = [tuple(m) for m in report["moves"]]
+    assert [m for c, m in moves if c == BLACK] == [v("E5"), v("C3"), v("G7")] and len(moves) == 6
+    from PIL import Image
 
-        screen = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-        board = (np.abs(screen - BOARD_RGB).sum(-1) < 40).sum()
-        black = (screen.sum(-1) < 30).sum()
-        assert board > 200_000 and black > 3 * 1000, (board, black)  # the board and the stones are on screen
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
+    screen = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    board = (np.abs(screen - BOARD_RGB).sum(-1) < 40).sum()
+    black = (screen.sum(-1) < 30).sum()
+    assert board > 200_000 and black > 3 * 1000, (board, black)  # the board and the stones are on screen

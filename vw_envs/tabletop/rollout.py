@@ -141,9 +141,9 @@ def seen_frame(obs, policy, imagined: bool = True) -> np.ndarray:
     agent's ``last_imagination``) the frame it imagined for this step, resized to the same side; black when
     ``imagined`` is False (the episode's last frame, acted on by no one)."""
     frame = np.asarray(static_frame(obs))
-    dream = getattr(policy, "last_imagination", None)
     if not hasattr(policy, "last_imagination"):
         return frame
+    dream = policy.last_imagination
     right = np.zeros_like(frame)
     if imagined and dream:
         d = np.asarray(dream[0])

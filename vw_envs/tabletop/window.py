@@ -34,8 +34,8 @@ from vw_envs.tabletop.rollout import seen_frame
 from vw_envs.tabletop.tasks import TASK_NAMES, TASKS
 from vw_envs.viewer import import_pygame
 
-BG, PANEL_TEXT, DIM, SELECT, OK, BAD = (32, 32, 36), (230, 230, 230), (110, 110, 115), (60, 90, 150), (90, 200, 110), (
-    230, 110, 90)
+BG, PANEL_TEXT, DIM = (32, 32, 36), (230, 230, 230), (110, 110, 115)
+SELECT, OK, BAD = (60, 90, 150), (90, 200, 110), (230, 110, 90)
 PANEL_WIDTH = 300
 
 
@@ -134,11 +134,13 @@ class TaskWindow:
         self.policy.reset(seed)
         self.status = f"scene {seed}: pick a task"
 
-    def matches(self) -> list[str]:
-        """The tasks the filter shows, feasible ones first (in the task table's order)."""
+    def matches(self, feasible: set[str] | None = None) -> list[str]:
+        """The tasks the filter shows, feasible ones first (in the task table's order); ``feasible``: the scene's
+        feasible tasks, if the caller has them."""
         q = self.query.strip().lower().replace(" ", "_")
         shown = [t for t in TASK_NAMES if q in t or q in TASKS[t].instruction.lower()]
-        feasible = set(self.env.unwrapped.feasible_tasks())
+        if feasible is None:
+            feasible = set(self.env.unwrapped.feasible_tasks())
         return [t for t in shown if t in feasible] + [t for t in shown if t not in feasible]
 
     def start(self, task: str) -> bool:
@@ -221,7 +223,7 @@ class TaskWindow:
         y = self._text(f"task filter: {self.query}_", x, y)
         feasible = set(self.env.unwrapped.feasible_tasks())
         self._rows = []
-        for i, task in enumerate(self.matches()):
+        for i, task in enumerate(self.matches(feasible)):
             color = PANEL_TEXT if task in feasible else DIM
             rect = pg.Rect(x - 4, y - 1, PANEL_WIDTH - 16, self._fonts["small"].get_linesize() + 2)
             if i == self.selected and not self.running:
