@@ -7,7 +7,7 @@ Run: ``.venv/bin/python benchmarks/bench_agent.py [--run assets/checkpoints/go9]
   the dataset, on 1 thread and on 2: frames/s (tokenizer, LDM, IDM) and tokens/s (transformer).
 * Acting: the median time of the agent's ``genmove`` over ``--moves`` moves of games against ``random``
   (the frame render included, as in play), on 1 thread and on 2; in the same run GNU Go level 10's median
-  time per move over games against ``random``, and the ratio. Target: at most 100 ms a move on one core.
+  time per move over games against ``random``, and the ratio. Target: at most 150 ms a move on one core (issue 16).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def main() -> None:
     print(f"act    gnugo:level=10 median {gnugo_ms:7.1f} ms/move over {len(gt)} moves")
     for threads, ms in agent_ms.items():
         print(f"ratio  videoworld ({threads} thread{'s' if threads > 1 else ''}) / gnugo:level=10 = {ms / gnugo_ms:.3f}"
-              f"   target <= 100 ms on 1 thread: {'met' if agent_ms[1] <= 100 else 'NOT met'}")
+              f"   target <= 150 ms on 1 thread: {'met' if agent_ms[1] <= 150 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -37,11 +37,15 @@ def baseline() -> None:
 @click.option("--batch-size", default=64, show_default=True, help="BC: batch size.")
 @click.option("--lr", default=3e-4, show_default=True, help="BC: Adam learning rate.")
 @click.option("--max-minutes", default=None, type=float,
-              help="Wall-clock budget (RL: stop at the first step past it; BC: after the epoch that crosses it).")
+              help="Wall-clock budget (RL and BC: stop at the first step past it).")
+@click.option("--label-run", type=click.Path(exists=True, file_okay=False), default=None,
+              help="BC on Go: train on the moves this VideoWorld run's IDM reads off the video (VPT), not the "
+                   "recorded ones.")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_every, n_envs, eval_freq, eval_episodes,
-          checkpoint_freq, obs_size, dummy_vec, overrides, epochs, batch_size, lr, max_minutes, seed, quiet) -> None:
+          checkpoint_freq, obs_size, dummy_vec, overrides, epochs, batch_size, lr, max_minutes, label_run, seed,
+          quiet) -> None:
     """Train one baseline into --out (config.json, model, TensorBoard logs, summary.json with peak RSS).
 
     \b
@@ -55,6 +59,8 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
 
     if algo not in _ALGOS:
         raise BaselineError(f"unknown algorithm {algo!r}; valid: {', '.join(_ALGOS)}")
+    if label_run and algo != "bc":
+        raise BaselineError("--label-run applies to --algo bc")
     if algo == "bc":
         if data is None:
             raise BaselineError("--algo bc needs --data DIR (a recorded dataset: vw-agent record)")
@@ -62,7 +68,8 @@ def train(algo, env_id, data, out, timesteps, opponent, self_play, selfplay_ever
         from vw_agent.baselines.bc import BCConfig, train_bc
 
         summary = train_bc(BCConfig(data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr,
-                                    obs_size=obs_size, seed=seed, max_minutes=max_minutes, progress=not quiet))
+                                    obs_size=obs_size, seed=seed, max_minutes=max_minutes, label_run=label_run,
+                                    progress=not quiet))
     else:
         if env_id is None:
             # lazy: command modules import only click, so vw-agent --help stays fast

@@ -81,8 +81,10 @@ def go(board, players, player_list, games_per_pair, schedule, workers, backend, 
 @click.option("--board", default=9, show_default=True, help="Board size of the positions to use.")
 @click.option("--positions", default=200, show_default=True, help="At most this many positions.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the position sample and the players.")
+@click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True,
+              help="A dataset's split to take games from: choose settings on val, report on test.")
 @click.option("--out", default="results/go9", show_default=True, type=click.Path(file_okay=False))
-def knowledge(players, player_list, sources, board, positions, seed, out) -> None:
+def knowledge(players, player_list, sources, board, positions, seed, split, out) -> None:
     """Legal rate, Action-Value and Best-Action accuracy of players on held-out positions."""
     # lazy: command modules import only click, so vw-agent --help stays fast
     from vw_agent.eval.knowledge import run_knowledge
@@ -92,7 +94,8 @@ def knowledge(players, player_list, sources, board, positions, seed, out) -> Non
     specs = (split_players(players) if players.strip() else []) + list(player_list)
     if not specs:
         raise click.UsageError("give --players or --player")
-    rows = run_knowledge(specs, list(sources), out=out, board_size=board, max_positions=positions, seed=seed)
+    rows = run_knowledge(specs, list(sources), out=out, board_size=board, max_positions=positions, seed=seed,
+                         split=split)
     click.echo(knowledge_table(rows))
 
 

@@ -26,6 +26,8 @@ STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.checkpoint.STAGE
 @click.option("--seed", type=int, default=0, show_default=True, help="Model init and batch order.")
 @click.option("--resume", is_flag=True, help="Continue from the stage's checkpoint in --out.")
 @click.option("--ckpt-every", type=int, default=200, show_default=True, help="Steps between checkpoints.")
+@click.option("--keep-every", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Steps between kept snapshots <stage>-step<N>.pt, for a learning curve (0: none).")
 @click.option("--label-fraction", type=FiniteFloat(0.0, 1.0, lo_open=True), default=0.1, show_default=True,
               help="idm: the seeded share of episodes whose actions may be read.")
 @click.option("--label-seed", type=int, default=0, show_default=True, help="idm: seed of that share.")
@@ -33,8 +35,8 @@ STAGES = ("tokenizer", "ldm", "transformer", "idm")  # vw_agent.checkpoint.STAGE
               help="ldm: train on only the decoder of --out's ldm.pt; the encoder, and so every code and the "
                    "transformer's data, stay the same (--steps: the fine-tune's budget).")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
-def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_every, label_fraction, label_seed,
-          decoder_only, quiet):
+def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_every, keep_every, label_fraction,
+          label_seed, decoder_only, quiet):
     """Train one stage, or all in order; later stages read the earlier stages' checkpoints in --out.
 
     \b
@@ -54,7 +56,8 @@ def train(stage, data, out, preset, steps, batch_size, lr, seed, resume, ckpt_ev
         raise click.BadParameter(f"applies to the ldm stage, not {stage!r}", param_hint="--decoder-only")
     for name in STAGES if stage == "all" else (stage,):
         cfg = TrainConfig(stage=name, data=data, out=out, preset=preset, steps=steps, batch_size=batch_size, lr=lr,
-                          seed=seed, resume=resume, ckpt_every=ckpt_every, label_fraction=label_fraction,
+                          seed=seed, resume=resume, ckpt_every=ckpt_every, keep_every=keep_every,
+                          label_fraction=label_fraction,
                           label_seed=label_seed, decoder_only=decoder_only)
         metrics = train_stage(cfg, progress=not quiet)
         if metrics:  # under torchrun only the first process reports

@@ -109,6 +109,9 @@ class VideoWorldAgent:
         self.by_ldm = _imagines_by_ldm(self.config, gpt)  # the LDM renders frame t+1
         if self.by_ldm and ldm is None:
             raise CheckpointError("imagined frames decoded by the LDM need the run's LDM (imagine='ldm')")
+        if not self.by_ldm and gpt.config.next_frame_loss_weight == 0:
+            raise CheckpointError("this GPT learned the codes alone (next_frame_loss_weight 0) and cannot render "
+                                  "frame t+1: let the LDM render it (imagine='ldm')")
         self.info = info  # env_id, frame_size, preset, data provenance (from the checkpoints)
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.board_size: int | None = (info.get("data") or {}).get("render", {}).get("board_size")
@@ -282,15 +285,35 @@ def _imagines_by_ldm(config: AgentConfig | None, gpt: GPT) -> bool:
     return ((config.imagine if config else None) or gpt.config.next_frame) == "ldm"
 
 
+ACTING = "acting.json"  # a run's chosen acting defaults, beside its checkpoints (exported with them)
+_ACTING_KEYS = ("temperature", "top_k", "vote", "pass_share", "draws")
+
+
 def run_defaults(run: str | Path) -> AgentConfig:
     """How a player spec that names no sampling options acts with run ``run``.
 
-    A run whose imagined frame is the LDM's decoding of the code (GPTConfig.next_frame == "ldm", presets go9-move
-    and go9-point):
-    8 draws at temperature 1, a vote among them, and a pass only if all 8 show no change (greedy codes passed
-    early and lost to random; docs/agent-go.md has the measurements). Other runs: one draw at temperature 1, as
-    they were measured.
+    A run may hold ``acting.json``: the defaults chosen for it on validation positions, e.g. ``{"temperature": 0.5,
+    "vote": 8, "pass_share": 0.99, "chosen_on": "..."}`` (keys of AgentConfig: temperature, top_k, vote,
+    pass_share, draws; a key starting with "chosen" is a note). Otherwise, a run whose imagined frame is the LDM's
+    decoding of the code (GPTConfig.next_frame == "ldm", presets go9-move and later): 8 draws at temperature 1, a
+    vote among them, and a pass only if all 8 show no change (greedy codes passed early and lost to random;
+    docs/agent-go.md has the measurements). Other runs: one draw at temperature 1, as they were measured.
+
+    Raises:
+        CheckpointError: ``acting.json`` is not a JSON object of those keys, or its values are out of range.
     """
+    acting = Path(run) / ACTING
+    if acting.exists():
+        try:
+            chosen = json.loads(acting.read_text())
+            if not isinstance(chosen, dict):
+                raise ValueError("not a JSON object")
+            unknown = sorted(k for k in chosen if k not in _ACTING_KEYS and not k.startswith("chosen"))
+            if unknown:
+                raise ValueError(f"unknown keys {', '.join(unknown)} (valid: {', '.join(_ACTING_KEYS)})")
+            return AgentConfig(**{k: v for k, v in chosen.items() if k in _ACTING_KEYS})
+        except (ValueError, TypeError) as e:  # JSONDecodeError is a ValueError; AgentConfig checks the ranges
+            raise CheckpointError(f"{acting}: {e}") from None
     path = checkpoint_path(Path(run), "transformer")
     if path.exists() and load_checkpoint(path, stage="transformer")["model_config"].get("next_frame") == "ldm":
         return AgentConfig(temperature=1.0, vote=8, pass_share=0.99)
@@ -336,12 +359,13 @@ class VideoWorldPlayer(BasePlayer):
     def from_spec(cls, spec: PlayerSpec) -> VideoWorldPlayer:
         spec.check_keys(_KEYS, arg_allowed=True)
         run = spec.arg or spec.params.get("run")
-        top_k = spec.get_int("top_k", 0, 0, 1_000_000)
         if spec.params.get("imagine") not in (None, "gpt", "ldm"):
             raise SpecError(f"imagine must be gpt or ldm, got {spec.params['imagine']!r}")
         d = run_defaults(Path(run) if run else shipped_run())  # what the spec leaves out
+        top_k = spec.get_int("top_k", d.top_k or 0, 0, 1_000_000)
         cfg = AgentConfig(temperature=spec.get_float("temperature", d.temperature, 0.0, 100.0), top_k=top_k or None,
-                          resample=spec.get_int("resample", 1, 0, 1) == 1, draws=spec.get_int("draws", 10, 1, 1000),
+                          resample=spec.get_int("resample", 1, 0, 1) == 1,
+                          draws=spec.get_int("draws", d.draws, 1, 1000),
                           vote=spec.get_int("vote", d.vote, 1, 1000), imagine=spec.params.get("imagine"),
                           pass_share=spec.get_float("pass_share", d.pass_share, 0.0, 1.0),
                           frame_temperature=(spec.get_float("frame_temperature", 0.0, 0.0, 100.0)
@@ -397,7 +421,7 @@ def export_run(run: str | Path, dest: str | Path) -> Path:
         summary["stages"][stage] = {"steps": ck["step"], "preset": ck["preset"], "metrics": metrics,
                                     "train_config": ck.get("train_config")}
         summary.update(env_id=ck["env_id"], frame_size=ck["frame_size"], data=ck.get("data"))
-    for extra in ("agent-metrics.json",):
+    for extra in ("agent-metrics.json", ACTING):
         if (run / extra).exists():
             shutil.copyfile(run / extra, stage_dir / extra)
     write_text_atomic(stage_dir / "run.json", json.dumps(summary, indent=2, default=str))

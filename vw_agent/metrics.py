@@ -100,18 +100,41 @@ def ldm_boards(ldm: LatentDynamicsModel, tok: FrameTokenizer, ids: torch.Tensor,
     return out
 
 
+def code_metrics(gpt: GPT, batch: dict[str, Any]) -> dict[str, float]:
+    """How often the GPT names the LDM's first code of the step after real frame t (teacher-forced on held-out
+    windows): top-1 and top-5 against the true code, and how many distinct codes its greedy choice uses. With H=1
+    in Go the code is the move, so this is the GPT's move accuracy before any decoding."""
+    c = gpt.config
+    if not c.codes_per_step:  # a frames-only GPT (no LDM) names no code
+        return {}
+    idx = gpt.build_sequence(*batch["sequences"])[:, : 1 + c.frame_tokens + 1]  # [cond][frame t][first code]
+    logits, _ = gpt(idx[:, :-1])
+    off = c.offsets[CODE]
+    scores, true = logits[:, -1, off: off + c.code_vocab], idx[:, -1] - off  # (b, code_vocab), (b,)
+    top5 = scores.topk(min(5, c.code_vocab), dim=-1).indices
+    return {"code_top1": (scores.argmax(-1) == true).float().mean().item(),
+            "code_top5": (top5 == true[:, None]).any(-1).float().mean().item(),
+            "code_greedy_distinct": float(scores.argmax(-1).unique().numel()),
+            "code_true_distinct": float(true.unique().numel())}
+
+
 def imagination_metrics(gpt: GPT, batch: dict[str, Any], board_size: int | None) -> dict[str, float]:
     """Greedy one-step imagination from real frame t: board accuracy of the decoded frame t+1, and of simply
-    repeating frame t (the baseline a model that learned nothing would reach: all but one or two points)."""
+    repeating frame t (the baseline a model that learned nothing would reach: all but one or two points).
+
+    A GPT trained on the codes alone (``next_frame_loss_weight`` 0) renders no frame t+1 of its own: only the
+    codes it uses are reported (the LDM's decoder renders its frames; the IDM stage's agent metrics judge them)."""
     tok, real = batch["tokenizer"], batch["next_frames"]  # real: (b, 2, h, w, c) frames t, t+1
     if not board_size:
         return {}
     c = gpt.config
     idx = gpt.build_sequence(*batch["sequences"])[:, : 1 + c.frame_tokens]  # [cond][frame t]
-    seq = gpt.generate(idx, c.codes_per_step + c.frame_tokens, temperature=0)
-    g = tok.config.grid
-    next_ids = gpt.split_sequence(seq)[FRAME][:, c.frame_tokens:].reshape(-1, g, g)
-    imagined = to_uint8(tok.decode(next_ids))
-    return {"imagine_board_accuracy": board_accuracy(imagined, real[:, 1], board_size),
-            "copy_board_accuracy": board_accuracy(real[:, 0], real[:, 1], board_size),
-            "code_vocab_used": float(gpt.split_sequence(seq)[CODE].unique().numel())}
+    renders = c.next_frame_loss_weight != 0
+    seq = gpt.generate(idx, c.codes_per_step + (c.frame_tokens if renders else 0), temperature=0)
+    out = {"copy_board_accuracy": board_accuracy(real[:, 0], real[:, 1], board_size),
+           "code_vocab_used": float(gpt.split_sequence(seq)[CODE].unique().numel())}
+    if renders:
+        g = tok.config.grid
+        next_ids = gpt.split_sequence(seq)[FRAME][:, c.frame_tokens:].reshape(-1, g, g)
+        out["imagine_board_accuracy"] = board_accuracy(to_uint8(tok.decode(next_ids)), real[:, 1], board_size)
+    return out

@@ -51,7 +51,7 @@ from vw_agent.data.reader import DatasetReader
 from vw_agent.data.tokens import TokenCache, cache_frame_tokens, cache_sequences
 from vw_agent.eval.imagination import evaluate_agent
 from vw_agent.ldm import LatentDynamicsModel
-from vw_agent.metrics import imagination_metrics, ldm_boards, token_code_usage, tokenizer_boards
+from vw_agent.metrics import code_metrics, imagination_metrics, ldm_boards, token_code_usage, tokenizer_boards
 from vw_agent.presets import Preset, get_preset
 from vw_agent.tokenizer import FrameTokenizer, fit_frames
 from vw_envs.errors import VWError
@@ -70,6 +70,9 @@ class TrainConfig:
     seed: int = 0  # model init and batch order
     resume: bool = False  # continue from <out>/<stage>.pt
     ckpt_every: int = 200  # steps between checkpoints (and one at the end)
+    # steps between kept snapshots <stage>-step<N>.pt beside the checkpoint, without the optimiser state (a learning
+    # curve: copy one in as <stage>.pt of another run folder to evaluate it); 0 keeps none
+    keep_every: int = 0
     label_fraction: float = 0.1  # idm: the seeded share of episodes whose actions may be read
     label_seed: int = 0  # idm: seed of that share
     eval_windows: int = 512  # windows of the held-out splits used for the end-of-stage metrics (64 gave +-6 points)
@@ -198,6 +201,7 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
     model.eval()
     out: dict[str, float] = {"loss": _loss(stage, model, batch, ldm, codes_per_step).item()}
     if stage == "transformer":
+        out.update(code_metrics(model, batch))
         out.update(imagination_metrics(model, batch, board_size))
         model.train()
         return out
@@ -245,6 +249,10 @@ def evaluate(stage: str, model: torch.nn.Module, batch: dict[str, torch.Tensor],
 def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     """Train one stage of ``cfg.preset`` on ``cfg.data``; checkpoint to ``cfg.out``; return held-out metrics."""
     began = time.time()
+    # Flush subnormal floats to zero. As go9-code's GPT trained, the GELUs of its conv stem output ever more values
+    # below 1e-38, which x86 CPUs compute ~100x slower: a step went from 0.65 s to 2.0 s over 850 steps, and
+    # with flushing a step of the step-750 model costs what a fresh model's does (docs/agent-go.md)
+    torch.set_flush_denormal(True)
     preset = get_preset(cfg.preset)
     budget = preset.train[cfg.stage]
     steps = cfg.steps if cfg.steps is not None else budget.steps
@@ -346,11 +354,14 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         opt.step()
         loss = loss_t.item()
         done = step + 1
-        if lead and (done % cfg.ckpt_every == 0 or done == steps):
+        keep = bool(cfg.keep_every) and done % cfg.keep_every == 0
+        if lead and (done % cfg.ckpt_every == 0 or done == steps or keep):
             if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # never save a broken model
                 raise VWError(f"{cfg.stage}: the weights are not finite after step {done}; lower --lr, or "
                               f"--resume from {path} with a lower one")
             save_checkpoint(path, payload(done))
+            if keep:
+                save_checkpoint(path.with_name(f"{cfg.stage}-step{done}.pt"), {**payload(done), "optim": None})
         rate = (done - start) * batch_size * per_item / max(time.time() - t0, 1e-9)
         if lead:
             writer.add_scalar(f"losses/{cfg.stage}", loss, done)

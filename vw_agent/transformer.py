@@ -47,6 +47,11 @@ class GPTConfig:
     # board). Acting never samples them (it starts from the real frame), and in go9-point they were half the loss
     # and crowded out the code (docs/agent-go.md); 0 trains the GPT on what follows a real frame only
     first_frame_loss_weight: float = 1.0
+    # loss weight of the later frames' tokens (frame t+1's). Acting with next_frame="ldm" never samples them: the
+    # LDM's decoder renders frame t+1 from the sampled codes. 0 trains the GPT on the codes alone, and with two
+    # frames cuts frame t+1 out of the training sequence: go9-point's sequence halves, 1.9x the steps a minute
+    # (docs/agent-go.md). Such a GPT cannot render frame t+1 itself, so it needs next_frame "ldm"
+    next_frame_loss_weight: float = 1.0
     # a prefix LM (UniLM, T5's prefix LM): the cond and the first frame, which are given and never predicted (needs
     # first_frame_loss_weight 0), attend to each other both ways. Causal attention lets each of a board's tokens
     # see only the points before it in raster order, so only the last one saw the whole board; in the prefix
@@ -76,6 +81,9 @@ class GPTConfig:
             raise ValueError("prefix_conv_layers needs prefix_bidirectional and a square grid of frame tokens")
         if self.code_readout and not self.prefix_bidirectional:
             raise ValueError("code_readout needs prefix_bidirectional")
+        if self.next_frame_loss_weight == 0 and self.next_frame != "ldm":
+            raise ValueError("next_frame_loss_weight 0 leaves frame t+1's tokens untrained: it needs next_frame "
+                             "'ldm' (the LDM's decoder renders frame t+1)")
         if self.prefix_bidirectional and self.first_frame_loss_weight != 0:
             raise ValueError("prefix_bidirectional needs first_frame_loss_weight 0: a prefix token that sees the "
                              "next one cannot also be trained to predict it")
@@ -368,6 +376,7 @@ class GPT(nn.Module):
         if targets is not None:
             ce = F.cross_entropy(rearrange(logits, "b n v -> b v n"), targets, ignore_index=-1, reduction="none")
             weight = torch.where(next_kind == CODE, c.code_loss_weight, 1.0)
+            weight = torch.where((next_kind == FRAME) & (nxt > g), c.next_frame_loss_weight, weight)  # frames 1..
             weight = torch.where(nxt <= g, c.first_frame_loss_weight, weight)  # positions 1..g: frame 0
             weight = weight[None, :] * (targets >= 0)
             loss = (ce * weight).sum() / weight.sum().clamp(min=1e-9)  # (weight 1 everywhere: the plain mean)
@@ -375,8 +384,14 @@ class GPT(nn.Module):
 
     def loss_on(self, frame_tokens: torch.Tensor, codes: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Next-token loss over full sequences: every token after the cond is a target, including frame t's own
-        tokens (so the model also learns which boards occur, given whose turn it is)."""
+        tokens (so the model also learns which boards occur, given whose turn it is), each weighted by its kind.
+
+        With ``next_frame_loss_weight`` 0 and two frames, the sequence ends at the codes: frame t+1's tokens would
+        carry no loss and, the attention being causal after the prefix, change no other position's output."""
+        c = self.config
         idx = self.build_sequence(frame_tokens, codes, cond)
+        if c.next_frame_loss_weight == 0 and c.frames == 2:
+            idx = idx[:, : 1 + c.frame_tokens + c.codes_per_step]  # [cond][frame t][codes]
         return self(idx[:, :-1], idx[:, 1:])[1]
 
     @torch.no_grad()

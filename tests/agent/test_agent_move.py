@@ -192,3 +192,90 @@ def test_decoder_only_fine_tune_keeps_every_code(move_run, go_dataset, tmp_path)
     assert torch.equal(before.encode(ids.long()), load_frozen(run, "ldm").encode(ids.long()))
     with pytest.raises(ValueError, match="decoder_only applies to the ldm stage"):
         TrainConfig(stage="transformer", decoder_only=True)
+
+
+def test_next_frame_loss_weight_zero_trains_the_code_alone():
+    """With weight 0 the sequence is cut after the code, and the loss is the code's, as the full sequence's with
+    frame t+1 weighted 0 (causal after the prefix: frame t+1 changes no earlier output)."""
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16,
+                    next_frame="ldm", code_loss_weight=3.0)
+    full, cut = GPT(cfg), GPT(replace(cfg, next_frame_loss_weight=0.0))
+    cut.load_state_dict(full.state_dict())
+    frames, codes, cond = torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0])
+    idx = full.build_sequence(frames, codes, cond)
+    logits, _ = full(idx[:, :-1], idx[:, 1:])
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), idx[:, 1:], reduction="none")  # (b, n)
+    w = torch.where(full.kinds[1:] == 2, 3.0, 1.0)  # targets: frame t (1..4), the code (5), frame t+1 (6..9)
+    w[5:] = 0.0
+    expected = (ce * w).sum() / (w.sum() * 3)
+    assert torch.allclose(cut.loss_on(frames, codes, cond), expected)
+    assert not torch.allclose(full.loss_on(frames, codes, cond), expected)
+    with pytest.raises(ValueError, match="needs next_frame 'ldm'"):
+        GPTConfig(next_frame="gpt", next_frame_loss_weight=0.0)
+
+
+def test_code_only_gpt_run_acts_and_keeps_snapshots(move_run, go_dataset, tmp_path):
+    """A GPT trained on the codes alone (tiny-code, as go9-code) on move_run's tokenizer and LDM: its metrics say
+    how often it names the code, --keep-every leaves snapshots without optimiser state, the agent plays with the
+    LDM rendering frame t+1, and refuses to let that GPT render it."""
+    import shutil
+
+    from vw_agent.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+    from vw_agent.metrics import code_metrics
+    from vw_agent.train import TrainConfig, train_stage
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for stage in ("tokenizer", "ldm"):
+        shutil.copy(checkpoint_path(move_run, stage), run)
+    for stage in ("transformer", "idm"):
+        train_stage(TrainConfig(stage=stage, data=str(go_dataset), out=str(run), preset="tiny-code", steps=6,
+                                keep_every=3, label_fraction=1.0, eval_windows=16, agent_positions=4),
+                    progress=False)
+    gpt = json.loads((run / "transformer-metrics.json").read_text())
+    assert 0 <= gpt["code_top1"] <= gpt["code_top5"] <= 1 and gpt["code_true_distinct"] >= 1
+    assert "imagine_board_accuracy" not in gpt  # it renders no frame of its own
+    snaps = sorted(p.name for p in run.glob("transformer-step*.pt"))
+    assert snaps == ["transformer-step3.pt", "transformer-step6.pt"]
+    snap = load_checkpoint(run / "transformer-step3.pt", stage="transformer")
+    assert snap["step"] == 3 and snap["optim"] is None and snap["model_config"]["next_frame_loss_weight"] == 0
+    agent = VideoWorldAgent.load(run, AgentConfig(seed=0))
+    assert agent.by_ldm
+    codes, imagined, _ = agent.draw(_frame(agent.frame_size), 0, 2)
+    assert codes.shape == (2, 1) and imagined.shape == (2, 64, 64, 3)
+    with pytest.raises(CheckpointError, match="cannot render frame t"):
+        VideoWorldAgent.load(run, AgentConfig(imagine="gpt"))
+    # code_metrics' teacher-forced top-1 is the share of windows where greedy sampling (generate, with its KV
+    # cache: another path through the model) names the true code
+    c = agent.gpt.config
+    seq = (torch.randint(0, c.frame_vocab, (6, 2, c.frame_tokens)), torch.randint(0, c.code_vocab, (6, 1, 1)),
+           torch.tensor([0, 1, 0, 1, 0, 1]))
+    greedy = agent.gpt.generate(agent.gpt.build_sequence(*seq)[:, : 1 + c.frame_tokens], 1, temperature=0)[:, -1]
+    seq[1][:3, 0, 0] = greedy[:3] - c.offsets[2]  # the first three windows' true code is the greedy one
+    named = (greedy - c.offsets[2] == seq[1][:, 0, 0]).float().mean().item()
+    m = code_metrics(agent.gpt, {"sequences": seq})
+    assert m["code_top1"] == pytest.approx(named) and m["code_top1"] >= 0.5
+
+
+def test_acting_json_sets_a_runs_defaults_and_travels_with_it(move_run, tmp_path):
+    """A run's acting.json (defaults chosen on val positions) is what a spec without options plays with; a spec's own
+    options still win; the export keeps the file; a bad file is a one-line CheckpointError."""
+    import shutil
+
+    from vw_agent.agent import ACTING, export_run
+    from vw_agent.checkpoint import CheckpointError
+
+    run = tmp_path / "run"
+    shutil.copytree(move_run, run)
+    assert make_player(f"videoworld:run={run}").agent.config.temperature == 1.0  # no file: the ldm-run defaults
+    (run / ACTING).write_text(json.dumps({"temperature": 0.5, "vote": 6, "top_k": 20, "chosen_on": "val"}))
+    cfg = make_player(f"videoworld:run={run}").agent.config
+    assert (cfg.temperature, cfg.vote, cfg.top_k, cfg.pass_share) == (0.5, 6, 20, 0.5)
+    assert make_player(f"videoworld:run={run},temperature=0.2,vote=2").agent.config.vote == 2
+    shipped = export_run(run, tmp_path / "shipped")
+    assert json.loads((shipped / ACTING).read_text())["vote"] == 6
+    for bad, why in (("{", "Expecting"), ("[1]", "not a JSON object"), ('{"temp": 1}', "unknown keys temp"),
+                     ('{"vote": 0}', "vote must be >= 1")):
+        (run / ACTING).write_text(bad)
+        with pytest.raises(CheckpointError, match=why):
+            make_player(f"videoworld:run={run}")

@@ -276,7 +276,7 @@ def test_bare_videoworld_resolves_by_env(monkeypatch, tmp_path):
         policy.reset(seed=0)
         assert policy.act(obs, info).shape == (7,)
         go = make_player("videoworld")
-        assert go.agent.info["preset"] == "go9-point"
+        assert go.agent.info["preset"] == "go9-code" and go.agent.config.temperature == 0.5  # its acting.json
         go.close()
         monkeypatch.setattr(agent_tabletop, "shipped_run", lambda name: tmp_path / name)
         with pytest.raises(SpecError, match="no tabletop checkpoint ships with this install; give a run folder") as e:

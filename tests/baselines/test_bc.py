@@ -130,3 +130,32 @@ def test_bc_tabletop_regresses_actions_and_acts(tmp_path):
     assert act.shape == (7,) and act.dtype == np.float32 and np.all(np.abs(act) <= 1)
     res = evaluate_run(out, 1)
     assert res["episodes"] == 1 and res["success_rate"] in (0.0, 1.0)
+
+
+@pytest.mark.slow
+def test_bc_budget_stops_inside_an_epoch(go_dataset, tmp_path):
+    summary = train_bc(BCConfig(str(go_dataset), str(tmp_path / "bc"), epochs=5, max_minutes=0.0, progress=False))
+    assert summary["steps"] == 1 and summary["epochs"] == 1 and summary["labels"] == "recorded"
+    assert (tmp_path / "bc" / "model.pt").exists()
+
+
+@pytest.mark.slow
+def test_vpt_trains_on_what_the_idm_reads(go_dataset, tmp_path):
+    """VPT: a VideoWorld run's code-blind IDM labels the train split. Its agreement with the recorded moves on the
+    val split is reported, and equals the IDM's own accuracy there."""
+    from tests.agent.conftest import train_tiny_run
+    from vw_agent.baselines.bc import _dataset, _labeller
+    from vw_agent.data.format import read_meta
+
+    run = train_tiny_run(go_dataset, tmp_path / "vw", "tiny-move")
+    summary = train_bc(BCConfig(str(go_dataset), str(tmp_path / "vpt"), epochs=1, label_run=str(run),
+                                progress=False))
+    assert summary["labels"] == f"the IDM of {run} (VPT)" and summary["steps"] > 0
+    label = _labeller(str(run), read_meta(str(go_dataset)))
+    val = _dataset(str(go_dataset), "val")
+    right = sum(int(label(w["frames"][None])[0] == w["actions"][0]) for w in (val[i] for i in range(len(val))))
+    assert summary["label_agreement_val"] == pytest.approx(right / len(val))
+    assert "actions" not in _dataset(str(go_dataset), "train", actions=False)[0]  # the record's moves stay unread
+    train_tiny_run(go_dataset, tmp_path / "tiny", "tiny")  # tiny's IDM reads the codes as well
+    with pytest.raises(BaselineError, match="reads the LDM's codes too"):
+        train_bc(BCConfig(str(go_dataset), str(tmp_path / "x"), label_run=str(tmp_path / "tiny"), progress=False))

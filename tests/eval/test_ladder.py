@@ -142,6 +142,10 @@ def test_knowledge_positions_come_from_the_test_split_only(tmp_path):
     positions, n_games = load_positions([str(ds)], 9)
     assert n_games == len(test_ids)
     assert len(positions) == sum(lengths)  # one position before every move of every test game
+    val_ids = reader.split_ids("val")  # settings are chosen on val: disjoint games
+    assert val_ids and not set(val_ids) & set(test_ids)
+    positions, n_games = load_positions([str(ds)], 9, split="val")
+    assert n_games == len(val_ids) and len(positions) == sum(len(reader.actions(i)) for i in val_ids)
 
 
 @pytest.mark.slow

@@ -6,6 +6,10 @@ Frames come through the agent's own loader (:class:`vw_agent.data.loader.WindowD
 with actions), so BC and the agent read the same data the same way.
 
 Go (``kind: go``): cross-entropy over N*N+1 moves; as a player, illegal moves are masked out.
+
+VPT-style (``label_run``, Go): the training labels are not the recorded moves but what a VideoWorld run's IDM, itself
+trained on a small labelled share, reads off each (frame t, frame t+1) of the train split (Baker et al., 2022,
+"Video PreTraining"). The recorded moves are then read only to score the val split.
 Tabletop: the 7-D action is regressed (MSE on a tanh output in [-1, 1]), conditioned on the episode's task (its id
 in :func:`vw_agent.checkpoint.tabletop_task_ids`, as the VideoWorld agent's transformer is), so one run serves a
 multi-task dataset; as a policy it reads the task from ``info["task"]``.
@@ -55,7 +59,8 @@ class BCConfig:
     obs_size: int = 64  # frames are area-resized to this side before the CNN (84 at most)
     hidden: int = 256  # width of the layer after the convolutions
     seed: int = 0
-    max_minutes: float | None = None  # stop after the epoch that crosses this wall-clock budget
+    max_minutes: float | None = None  # stop at the first batch past this wall-clock budget (then the val pass)
+    label_run: str | None = None  # VPT: a VideoWorld run whose code-blind IDM labels the train split (Go)
     num_workers: int = 0  # DataLoader workers
     progress: bool = True
     torch_threads: int = 1  # see SB3Config.torch_threads: more threads were much slower on loaded cores
@@ -111,9 +116,33 @@ def bc_loss(out: torch.Tensor, actions: torch.Tensor, discrete: bool) -> torch.T
 # ----------------------------------------------------------------------------- data
 
 
-def _dataset(root: str, split: str) -> Any:
-    # window 2 = (frame t, frame t+1) and the one action between them; all labels (fraction 1).
-    return WindowDataset(root, WindowConfig(window=2, split=split, actions=True, label_fraction=1.0))
+def _dataset(root: str, split: str, actions: bool = True) -> Any:
+    # window 2 = (frame t, frame t+1) and the one action between them; all labels (fraction 1), or none (VPT)
+    return WindowDataset(root, WindowConfig(window=2, split=split, actions=actions, label_fraction=1.0))
+
+
+def _labeller(run: str, meta: dict[str, Any]) -> Any:
+    """VPT: the code-blind IDM of VideoWorld run ``run``, as a function (frames (b 2 h w c) uint8 -> moves (b,))."""
+    # lazy: the agent's checkpoints only for a VPT run
+    from vw_agent.checkpoint import CheckpointError, load_frozen
+
+    if meta.get("kind") != "go":
+        raise BaselineError("label_run (VPT) reads Go moves off frames: give a Go dataset")
+    try:
+        idm = load_frozen(run, "idm", meta["env_id"], int(meta["frame_size"]))
+    except CheckpointError as e:
+        raise BaselineError(f"label_run: {e}") from None
+    if idm.config.use_codes:
+        raise BaselineError(f"label_run {run}: its IDM reads the LDM's codes too; VPT needs one that reads the "
+                            "two frames alone (use_codes=False, presets go9-move and later)")
+
+    @torch.no_grad()
+    def label(frames: torch.Tensor) -> torch.Tensor:
+        logits, _ = idm(frames[:, 0], torch.zeros(len(frames), idm.config.codes_per_step, dtype=torch.long),
+                        frames[:, 1])
+        return logits.argmax(-1)
+
+    return label
 
 
 def _conds(data: str, meta: dict[str, Any]) -> tuple[int, dict[int, int] | None]:
@@ -175,7 +204,8 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     meta = read_meta(cfg.data)
     discrete, n_out = _task_of(meta)
     n_cond, conds = _conds(cfg.data, meta)
-    train_ds, val_ds = _dataset(cfg.data, "train"), _dataset(cfg.data, "val")
+    label = _labeller(cfg.label_run, meta) if cfg.label_run else None  # VPT: the IDM's reading, not the record
+    train_ds, val_ds = _dataset(cfg.data, "train", actions=label is None), _dataset(cfg.data, "val")
     if len(train_ds) == 0:
         raise BaselineError(f"{cfg.data}: the train split has no labelled frames; record more episodes")
     run = Path(cfg.out)
@@ -197,14 +227,15 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     tb = SummaryWriter(str(run / "tb"))
     history: list[dict[str, Any]] = []
     before = evaluate(net, val_dl, discrete, conds) if len(val_ds) else None
-    step = 0
+    step, out_of_time = 0, False
     from tqdm.auto import tqdm
 
     bar = tqdm(total=cfg.epochs * len(train_dl), unit="batch", desc="bc", disable=not cfg.progress)
     for epoch in range(cfg.epochs):
         losses = []
         for batch in train_dl:
-            loss = bc_loss(net(batch["frames"][:, 0], _cond_batch(batch, conds)), batch["actions"][:, 0], discrete)
+            actions = batch["actions"][:, 0] if label is None else label(batch["frames"])
+            loss = bc_loss(net(batch["frames"][:, 0], _cond_batch(batch, conds)), actions, discrete)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -212,6 +243,9 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
             tb.add_scalar("losses/train", losses[-1], step)
             step += 1
             bar.update()
+            if cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes:
+                out_of_time = True  # an epoch of a large dataset can outlast the budget
+                break
         row: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
         if len(val_ds):
             val = evaluate(net, val_dl, discrete, conds)
@@ -221,7 +255,7 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
                     tb.add_scalar(f"val/{k}", v, step)
         history.append(row)
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
-        if cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes:
+        if out_of_time:
             break
     bar.close()
     tb.close()
@@ -231,11 +265,15 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
     os.replace(tmp, run / "model.pt")
     summary: dict[str, Any] = {
         "algo": "bc", "env_id": meta["env_id"], "data": cfg.data, "train_frames": len(train_ds),
-        "val_frames": len(val_ds), "epochs": len(history), "seconds": round(time.time() - t0, 1),
+        "val_frames": len(val_ds), "epochs": len(history), "steps": step, "seconds": round(time.time() - t0, 1),
+        "labels": f"the IDM of {cfg.label_run} (VPT)" if label else "recorded",
         "history": history, "val_before": before, "peak_rss_mib": peak_rss_mib(),
     }
     # What "beats random" is measured against: the uniform predictor over all N*N+1 moves (Go), or
     # uniformly random actions in [-1, 1]^7 (tabletop; their MSE on the val split).
+    if label is not None and len(val_ds):  # how often the pseudo-labels are the recorded moves (held-out games)
+        pairs = [(label(b["frames"]), b["actions"][:, 0]) for b in val_dl]
+        summary["label_agreement_val"] = float(sum(int((a == b).sum()) for a, b in pairs) / len(val_ds))
     if discrete:
         summary["uniform"] = {"loss": math.log(n_out), "accuracy": 1.0 / n_out}
     elif before is not None:

@@ -54,19 +54,20 @@ class Position:
     played: int
 
 
-def _sgf_texts(source: str) -> list[tuple[str, str]]:
-    """(name, SGF text) of every game in a file, a folder of SGFs, or a dataset's test split."""
+def _sgf_texts(source: str, split: str = "test") -> list[tuple[str, str]]:
+    """(name, SGF text) of every game in a file, a folder of SGFs, or a dataset's ``split`` ("test", or "val" to
+    choose settings on games the reported figures do not rest on)."""
     p = Path(source)
     if p.is_dir() and (p / "meta.json").exists():
         reader = DatasetReader(p)
         out = []
-        for ep in reader.split_ids("test"):
+        for ep in reader.split_ids(split):
             sgf = reader.attrs(ep).get("sgf")
             if sgf:
                 out.append((f"{p}#ep{ep}", sgf))
         reader.close()
         if not out:
-            raise VWError(f"{p}: the dataset's test split holds no Go games with an SGF")
+            raise VWError(f"{p}: the dataset's {split} split holds no Go games with an SGF")
         return out
     if p.is_dir():
         files = sorted([*p.rglob("*.sgf"), *p.rglob("*.sgfs")])
@@ -79,8 +80,10 @@ def _sgf_texts(source: str) -> list[tuple[str, str]]:
 
 
 def load_positions(sources: list[str], board_size: int, *, max_positions: int | None = None,
-                   seed: int = 0, skipped: list[str] | None = None) -> tuple[list[Position], int]:
+                   seed: int = 0, skipped: list[str] | None = None, split: str = "test"
+                   ) -> tuple[list[Position], int]:
     """Positions of held-out games of ``board_size`` (others are skipped), sampled down to ``max_positions``.
+    A dataset folder gives the games of its ``split``.
 
     A game that cannot be read or set up is skipped, not fatal: its one-line reason is appended to ``skipped``.
 
@@ -89,7 +92,7 @@ def load_positions(sources: list[str], board_size: int, *, max_positions: int | 
     """
     positions: list[Position] = []
     n_games = 0
-    for name, text in (t for s in sources for t in _sgf_texts(s)):
+    for name, text in (t for s in sources for t in _sgf_texts(s, split)):
         try:
             g = read_sgf(text, name=name)
             if g.board_size != board_size or not g.moves:
@@ -190,18 +193,20 @@ def evaluate_players(specs: list[str], positions: list[Position], *, seed: int =
 
 
 def run_knowledge(specs: list[str], sources: list[str], *, out: str | os.PathLike, board_size: int = 9,
-                  max_positions: int | None = 200, seed: int = 0) -> list[dict[str, Any]]:
-    """Evaluate ``specs`` on held-out positions from ``sources``; merge the rows into ``out/knowledge.json``.
+                  max_positions: int | None = 200, seed: int = 0, split: str = "test") -> list[dict[str, Any]]:
+    """Evaluate ``specs`` on held-out positions from ``sources`` (a dataset's ``split``); merge the rows into
+    ``out/knowledge.json``.
 
     Raises:
         VWError: no positions of this board size in the sources.
     """
-    positions, n_games = load_positions(sources, board_size, max_positions=max_positions, seed=seed)
+    positions, n_games = load_positions(sources, board_size, max_positions=max_positions, seed=seed, split=split)
     if not positions:
         raise VWError(f"no {board_size}x{board_size} positions in {', '.join(sources)}")
     rows = evaluate_players(specs, positions, seed=seed)
     path = Path(out) / "knowledge.json"
-    meta = {"sources": [str(s) for s in sources], "games": n_games, "positions": len(positions), "seed": seed}
+    meta = {"sources": [str(s) for s in sources], "split": split, "games": n_games, "positions": len(positions),
+            "seed": seed}
     old_rows: list[dict[str, Any]] = []
     if path.exists():
         old = json.loads(path.read_text())
