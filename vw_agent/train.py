@@ -250,8 +250,9 @@ def train_stage(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     """Train one stage of ``cfg.preset`` on ``cfg.data``; checkpoint to ``cfg.out``; return held-out metrics."""
     began = time.time()
     # Flush subnormal floats to zero. As go9-code's GPT trained, the GELUs of its conv stem output ever more values
-    # below 1e-38, which x86 CPUs compute ~100x slower: a step went from 0.65 s to 2.0 s over 850 steps, and
-    # with flushing a step of the step-750 model costs what a fresh model's does (docs/agent-go.md)
+    # below 1e-38, which x86 CPUs compute far slower: a step went from 0.65 s to 2.0 s over 850 steps, and the
+    # trained model's step took 2.6x as long with them kept as flushed (benchmarks/bench_gpt_step.py,
+    # docs/agent-go.md)
     torch.set_flush_denormal(True)
     preset = get_preset(cfg.preset)
     budget = preset.train[cfg.stage]

@@ -122,31 +122,33 @@ def test_copy_logit_starts_the_decoder_by_copying_frame_t():
     assert not hasattr(LatentDynamicsModel(replace(cfg, copy_logit=0.0)), "copy_logit")
 
 
-def test_code_loss_weight():
-    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16)
-    plain, weighted = GPT(cfg), GPT(replace(cfg, code_loss_weight=5.0))
-    weighted.load_state_dict(plain.state_dict())
-    frames, codes, cond = torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0])
-    idx = plain.build_sequence(frames, codes, cond)
-    logits, loss = plain(idx[:, :-1], idx[:, 1:])
+def _loss_weight_case(changes: dict, **base):
+    """A small GPT of config ``base`` and a copy of it (same weights) with ``changes``, a batch of 3 windows (frames of
+    4 tokens, one code), and the first GPT's loss and per-target cross-entropy (b, n) on that batch."""
+    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16,
+                    **base)
+    first, changed = GPT(cfg), GPT(replace(cfg, **changes))
+    changed.load_state_dict(first.state_dict())
+    batch = (torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0]))
+    idx = first.build_sequence(*batch)
+    logits, loss = first(idx[:, :-1], idx[:, 1:])
     ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), idx[:, 1:], reduction="none")  # (b, n)
+    return first, changed, batch, loss, ce
+
+
+def test_code_loss_weight():
+    plain, weighted, batch, loss, ce = _loss_weight_case(dict(code_loss_weight=5.0))
     assert torch.allclose(loss, ce.mean())  # weight 1: the plain mean
     code_pos = plain.kinds[1:] == 2  # positions whose target is a code
     w = torch.where(code_pos, 5.0, 1.0)
-    assert torch.allclose(weighted.loss_on(frames, codes, cond), (ce * w).sum() / (w.sum() * 3))
+    assert torch.allclose(weighted.loss_on(*batch), (ce * w).sum() / (w.sum() * 3))
 
 
 def test_first_frame_loss_weight_zero_ignores_the_unconditional_frame():
-    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16)
-    plain, masked = GPT(cfg), GPT(replace(cfg, first_frame_loss_weight=0.0, code_loss_weight=3.0))
-    masked.load_state_dict(plain.state_dict())
-    frames, codes, cond = torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0])
-    idx = plain.build_sequence(frames, codes, cond)
-    logits, _ = plain(idx[:, :-1], idx[:, 1:])
-    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), idx[:, 1:], reduction="none")  # (b, n)
+    plain, masked, batch, _, ce = _loss_weight_case(dict(first_frame_loss_weight=0.0, code_loss_weight=3.0))
     w = torch.where(plain.kinds[1:] == 2, 3.0, 1.0)
     w[:4] = 0.0  # targets 1..4: frame 0, predicted from the cond alone
-    assert torch.allclose(masked.loss_on(frames, codes, cond), (ce * w).sum() / (w.sum() * 3))
+    assert torch.allclose(masked.loss_on(*batch), (ce * w).sum() / (w.sum() * 3))
 
 
 def test_go9_move_preset_links():
@@ -197,19 +199,13 @@ def test_decoder_only_fine_tune_keeps_every_code(move_run, go_dataset, tmp_path)
 def test_next_frame_loss_weight_zero_trains_the_code_alone():
     """With weight 0 the sequence is cut after the code, and the loss is the code's, as the full sequence's with
     frame t+1 weighted 0 (causal after the prefix: frame t+1 changes no earlier output)."""
-    cfg = GPTConfig(frame_vocab=20, code_vocab=7, frame_tokens=4, codes_per_step=1, n_layer=1, n_head=2, n_embd=16,
-                    next_frame="ldm", code_loss_weight=3.0)
-    full, cut = GPT(cfg), GPT(replace(cfg, next_frame_loss_weight=0.0))
-    cut.load_state_dict(full.state_dict())
-    frames, codes, cond = torch.randint(0, 20, (3, 2, 4)), torch.randint(0, 7, (3, 1, 1)), torch.tensor([0, 1, 0])
-    idx = full.build_sequence(frames, codes, cond)
-    logits, _ = full(idx[:, :-1], idx[:, 1:])
-    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), idx[:, 1:], reduction="none")  # (b, n)
+    full, cut, batch, _, ce = _loss_weight_case(dict(next_frame_loss_weight=0.0), next_frame="ldm",
+                                                code_loss_weight=3.0)
     w = torch.where(full.kinds[1:] == 2, 3.0, 1.0)  # targets: frame t (1..4), the code (5), frame t+1 (6..9)
     w[5:] = 0.0
     expected = (ce * w).sum() / (w.sum() * 3)
-    assert torch.allclose(cut.loss_on(frames, codes, cond), expected)
-    assert not torch.allclose(full.loss_on(frames, codes, cond), expected)
+    assert torch.allclose(cut.loss_on(*batch), expected)
+    assert not torch.allclose(full.loss_on(*batch), expected)
     with pytest.raises(ValueError, match="needs next_frame 'ldm'"):
         GPTConfig(next_frame="gpt", next_frame_loss_weight=0.0)
 

@@ -7,12 +7,13 @@ with actions), so BC and the agent read the same data the same way.
 
 Go (``kind: go``): cross-entropy over N*N+1 moves; as a player, illegal moves are masked out.
 
-VPT-style (``label_run``, Go): the training labels are not the recorded moves but what a VideoWorld run's IDM, itself
-trained on a small labelled share, reads off each (frame t, frame t+1) of the train split (Baker et al., 2022,
-"Video PreTraining"). The recorded moves are then read only to score the val split.
 Tabletop: the 7-D action is regressed (MSE on a tanh output in [-1, 1]), conditioned on the episode's task (its id
 in :func:`vw_agent.checkpoint.tabletop_task_ids`, as the VideoWorld agent's transformer is), so one run serves a
 multi-task dataset; as a policy it reads the task from ``info["task"]``.
+
+VPT-style (``label_run``, Go): the training labels are not the recorded moves but what a VideoWorld run's IDM, itself
+trained on a small labelled share, reads off each (frame t, frame t+1) of the train split (Baker et al., 2022,
+"Video PreTraining"). The recorded moves are then read only to score the val split.
 
     vw-agent baseline train --algo bc --data data/go9-gnugo --out runs/bc-go9
     vw-agent play --black bc:runs/bc-go9 --white gnugo:level=1
@@ -269,11 +270,11 @@ def train_bc(cfg: BCConfig) -> dict[str, Any]:
         "labels": f"the IDM of {cfg.label_run} (VPT)" if label else "recorded",
         "history": history, "val_before": before, "peak_rss_mib": peak_rss_mib(),
     }
-    # What "beats random" is measured against: the uniform predictor over all N*N+1 moves (Go), or
-    # uniformly random actions in [-1, 1]^7 (tabletop; their MSE on the val split).
     if label is not None and len(val_ds):  # how often the pseudo-labels are the recorded moves (held-out games)
         pairs = [(label(b["frames"]), b["actions"][:, 0]) for b in val_dl]
         summary["label_agreement_val"] = float(sum(int((a == b).sum()) for a, b in pairs) / len(val_ds))
+    # What "beats random" is measured against: the uniform predictor over all N*N+1 moves (Go), or
+    # uniformly random actions in [-1, 1]^7 (tabletop; their MSE on the val split).
     if discrete:
         summary["uniform"] = {"loss": math.log(n_out), "accuracy": 1.0 / n_out}
     elif before is not None:
