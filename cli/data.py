@@ -1,10 +1,11 @@
-"""``vw-agent data``: inspect (``info``), export (``export``) and import (``import``) recorded datasets."""
+"""``vw-agent data``: inspect (``info``), export (``export``) and import (``import``) recorded datasets, and play
+the KataGo teacher corpus (``katago-games``)."""
 
 from __future__ import annotations
 
 import click
 
-from vw_cli.types import FiniteFloat
+from vw_cli.types import KOMI, SEED, FiniteFloat
 
 
 @click.group()
@@ -114,3 +115,43 @@ def import_(minari_id: str, out: str) -> None:
     done = import_minari(minari_id, out)
     click.echo(f"imported {minari_id} into {done.out}: {done.episodes} episodes, {done.frames} frames, "
                f"{done.bytes:,} bytes")
+
+
+@data.command(name="katago-games")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The .sgfs collection to write (one game per line); an existing one is resumed.")
+@click.option("--games", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Game numbers 0..N-1 to play; those already played (recorded or dropped) are skipped.")
+@click.option("--seed", type=SEED, default=2026, show_default=True, help="Base seed of the opening samples.")
+@click.option("--board-size", type=click.IntRange(2, 25), default=9, show_default=True)
+@click.option("--komi", type=KOMI, default=7.5, show_default=True)
+@click.option("--in-flight", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Games sharing one KataGo process (its analysis threads and network batch).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="KataGo processes; one already fills a 2-core CPU.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--exclude", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="SGF files whose games (under all 8 symmetries) are not recorded again; repeatable.")
+def katago_games(out: str, games: int, seed: int, board_size: int, komi: float, in_flight: int, workers: int,
+                 backend: str, exclude: tuple[str, ...]) -> None:
+    """Play games of KataGo's raw policy against itself (the shipped corpus's recipe) into an SGF collection."""
+    from tqdm import tqdm
+
+    from vw_agent.data.katago_games import KataGoGamesConfig, play_katago_games
+
+    cfg = KataGoGamesConfig(out=out, games=games, seed=seed, board_size=board_size, komi=komi,
+                            in_flight=in_flight, workers=workers, backend=backend, exclude=exclude)
+    bars: list[tqdm] = []  # made at the first finished job, so a refused run prints its one error line only
+
+    def tick(n: int) -> None:
+        if not bars:
+            bars.append(tqdm(desc="games", unit="game", dynamic_ncols=True))
+        bars[0].update(n)
+
+    try:
+        done = play_katago_games(cfg, progress=tick)
+    finally:
+        for bar in bars:
+            bar.close()
+    click.echo(f"{done.out}: {done.recorded} games; played {done.played} now, {done.dropped} of them dropped "
+               f"as duplicates")

@@ -125,12 +125,13 @@ class VideoWorldAgent:
 
     @classmethod
     def load(cls, run: str | Path, config: AgentConfig | None = None) -> VideoWorldAgent:
-        """The agent of run folder ``run`` (the IDM's checkpoint names env, frame size and preset; the
-        tokenizer and GPT must match it)."""
+        """The agent of run folder ``run``. The GPT's checkpoint names env, frame size and preset: the GPT is what
+        makes the agent, and the other stages may come from a run of another preset (copied in, as the ablations
+        and ``tabletop-code`` do) as long as their configs are that preset's."""
         run = Path(run)
         if not run.is_dir():
             raise CheckpointError(f"{run}: no such run folder (train one with vw-agent train all)")
-        head = load_checkpoint(checkpoint_path(run, "idm"), stage="idm")
+        head = load_checkpoint(checkpoint_path(run, "transformer"), stage="transformer")
         env_id, size, preset = head["env_id"], head["frame_size"], head["preset"]
         tok = load_frozen(run, "tokenizer", env_id, size, preset)
         gpt = load_frozen(run, "transformer", env_id, size, preset)

@@ -2,13 +2,13 @@
 
 * ``tiny``: for tests; every network trains a step in well under a second on one CPU core.
 * ``tiny-move``: for tests of go9-move's path.
-* ``go9-cpu``: 9x9 Go at 80 px; the shipped checkpoint (``assets/checkpoints/go9``). A patch-embedding
-  tokenizer (each token from its own 16 px patch), an LDM on the tokenizer's ids, a 4x128 GPT: sized so that
-  ``train all`` takes under 45 minutes on a 2-core CPU and a move under 100 ms on one core.
+* ``go9-cpu``: 9x9 Go at 80 px: a patch-embedding tokenizer (each token from its own 16 px patch), an LDM on
+  the tokenizer's ids, a 4x128 GPT; sized so that ``train all`` takes under 45 minutes on a 2-core CPU.
 * ``go9-move``: go9-cpu's tokens with an LDM whose one code per step is an exact latent move (H=1); acting
-  samples that code and the LDM's decoder renders the imagined frame; a 6x192 GPT. The shipped checkpoint.
-* ``go9-point``: go9-move on one token per intersection (72 px, 9x9 tokens of 8 px). Its LDM codes are far more exact,
-  yet the agent knew less; not shipped (docs/agent-go.md).
+  samples that code and the LDM's decoder renders the imagined frame; a 6x192 GPT.
+* ``go9-point``: go9-move on one token per intersection (72 px, 9x9 tokens of 8 px), a prefix-LM GPT.
+* ``go9-code``: go9-point whose GPT learns only the code (the move); the shipped Go checkpoint
+  (``assets/checkpoints/go9``). ``go9-noldm`` is its "video only" ablation.
 * ``go9-cpu-pixels``: the paper's pixel LDM at CPU size, a conv tokenizer and a 4x192 GPT: the shipped model
   of earlier versions. ``train all`` took 76 min alone on a 2-core AMD EPYC (AVX2, 2 threads), 138 ms a move.
 * ``paper-go-50m`` / ``paper-go-300m``: the paper's Go sizes (VideoWorld, arXiv 2501.09781): 256 px frames to
@@ -21,6 +21,7 @@
   the LDM's decoder as the imagination, and an IDM that reads a chunk of 5 actions per imagination.
 * ``tabletop-noldm``: tabletop-chunk without the LDM (the paper's "video only" ablation): the GPT imagines frame
   t+1's tokens, the IDM reads the actions off the two frames; it reuses a tabletop-chunk run's tokenizer and LDM.
+* ``tabletop-code``: tabletop-chunk whose GPT learns only the codes, trained longer on bigger batches.
 * ``tiny-tabletop``: for tests on tabletop data; seconds per stage.
 * ``paper-calvin``: the paper's robot sizes: H=9 for the LDM, of which the transformer predicts 5 codes per
   step; 2 cameras x 16 tokens per step over 10-frame clips; a 7-D action.
@@ -115,12 +116,19 @@ def _tiny_move() -> Preset:
     )
 
 
+def _codes_only(p: Preset, name: str, description: str, transformer: StageTrain | None = None) -> Preset:
+    """Preset ``p`` whose GPT learns the codes alone (``next_frame_loss_weight`` 0). With ``next_frame="ldm"``
+    acting samples only the codes and the LDM's decoder renders frame t+1, so the GPT's own frame t+1 (half of
+    a training sequence) was trained and used nowhere; cut, a step costs about half. The tokenizer, LDM and IDM
+    are ``p``'s, so a ``p`` run's checkpoints of them can be copied in. ``transformer``: a new GPT budget."""
+    train = p.train if transformer is None else dict(p.train, transformer=transformer)
+    return replace(p, name=name, description=description, gpt=replace(p.gpt, next_frame_loss_weight=0.0),
+                   train=train)
+
+
 def _tiny_code() -> Preset:
-    # tiny-move whose GPT learns only the codes, as go9-code's (tests)
-    p = _tiny_move()
-    return linked("tiny-code", "tests: tiny-move whose GPT learns only the code (next_frame_loss_weight 0)",
-                  p.tokenizer, p.ldm, gpt=dict(_TINY_MOVE_GPT, next_frame_loss_weight=0.0), idm=_TINY_MOVE_IDM,
-                  train=p.train)
+    return _codes_only(_tiny_move(), "tiny-code", "tests: tiny-move whose GPT learns only the code "
+                                                  "(next_frame_loss_weight 0)")
 
 
 _GO9_IDM = dict(channels=(32, 64, 64), code_dim=32, hidden=256)  # both 9x9 CPU presets' IDM: 10x10 features
@@ -216,16 +224,11 @@ def _go9_point() -> Preset:
 
 
 def _go9_code() -> Preset:
-    # go9-point whose GPT learns the codes alone (next_frame_loss_weight 0): acting samples only the code and the
-    # LDM's decoder renders frame t+1, so the GPT's own frame t+1 was half of every training sequence and used
-    # nowhere. Cut, a step costs 0.63 s instead of 1.16 (batch 64, 2 threads), and the budget buys 2.7x
-    # go9-point's steps in 1.2x its minutes: go9-point's code accuracy was still rising when it stopped.
-    p = _go9_point()
-    return linked(
-        "go9-code", "9x9 Go: go9-point whose GPT learns only the code (the move), 4,000 steps",
-        p.tokenizer, p.ldm, gpt=dict(_GO9_POINT_GPT, next_frame_loss_weight=0.0), idm=dict(_GO9_IDM, use_codes=False),
-        train=dict(p.train, transformer=StageTrain(steps=4_000, batch_size=64, lr=6e-4)),
-    )
+    # go9-point whose GPT learns the codes alone: a step costs 0.63 s instead of 1.16 (batch 64, 2 threads), and
+    # the budget buys 2.7x go9-point's steps in 1.2x its minutes: go9-point's code accuracy was still rising
+    # when it stopped.
+    return _codes_only(_go9_point(), "go9-code", "9x9 Go: go9-point whose GPT learns only the code (the move), "
+                       "4,000 steps", StageTrain(steps=4_000, batch_size=64, lr=6e-4))
 
 
 def _go9_noldm() -> Preset:
@@ -319,8 +322,23 @@ def _tabletop_chunk() -> Preset:
     )
 
 
+def _tabletop_code() -> Preset:
+    # tabletop-chunk whose GPT learns the codes alone (64 of its 134 tokens were frame t+1's). The saved time
+    # buys 2x the batch and 2.7x the steps: tabletop-chunk's held-out loss was still falling at 1,500 steps
+    # (1.63, training 1.58).
+    return _codes_only(_tabletop_chunk(), "tabletop-code", "tabletop-chunk whose GPT learns only the codes (the "
+                       "LDM renders frame t+1), 4,000 steps of 64 windows",
+                       StageTrain(steps=4_000, batch_size=64, lr=6e-4))
+
+
+def _tiny_tabletop_code() -> Preset:
+    return _codes_only(_tiny_tabletop(), "tiny-tabletop-code", "tests: tiny-tabletop whose GPT learns only the "
+                                                               "codes")
+
+
 def _tabletop_noldm() -> Preset:
-    # The paper's "video only" row (the agent without the LDM), on tabletop-chunk's tokenizer, LDM, IDM and budgets
+    # The paper's "video only" row (the agent without the LDM), on tabletop-chunk's tokenizer, LDM, IDM and budgets:
+    # its GPT's sequence (129 tokens: no codes, frame t+1 imagined) costs about tabletop-chunk's (134)
     return _without_ldm(_tabletop_chunk(), "tabletop-noldm",
                         "tabletop-chunk without the LDM: the GPT imagines frame t+1's tokens directly, the IDM "
                         "reads 5 actions off the two frames",
@@ -369,9 +387,11 @@ PRESETS = {
     "go9-noldm": _go9_noldm,
     "tiny-tabletop": _tiny_tabletop,
     "tiny-tabletop-noldm": _tiny_tabletop_noldm,
+    "tiny-tabletop-code": _tiny_tabletop_code,
     "tabletop-cpu": _tabletop_cpu,
     "tabletop-chunk": _tabletop_chunk,
     "tabletop-noldm": _tabletop_noldm,
+    "tabletop-code": _tabletop_code,
     "paper-go-50m": lambda: _paper_go(10, 640, 10, "50m"),
     "paper-go-300m": lambda: _paper_go(24, 1024, 16, "300m"),
     "paper-calvin": _paper_calvin,

@@ -234,6 +234,40 @@ def test_agent_without_the_ldm_shares_the_runs_tokenizer_and_ldm(tabletop_datase
     assert "\n" not in str(e.value)
 
 
+def test_gpt_of_the_codes_alone_acts_through_the_ldm(tabletop_dataset, tabletop_run, tmp_path):
+    """tabletop-code's path at test size: a GPT trained on the codes alone (no frame t+1 in its sequence) reuses
+    a run's tokenizer, LDM and IDM, acts in chunks with the LDM rendering every step, and refuses to draw frame
+    t+1 itself."""
+    import shutil
+
+    from vw_agent.agent import AgentConfig, VideoWorldAgent
+    from vw_agent.checkpoint import CheckpointError
+
+    out, _ = tabletop_run
+    run = tmp_path / "code"
+    run.mkdir()
+    for stage in ("tokenizer", "ldm", "idm"):
+        shutil.copy(out / f"{stage}.pt", run / f"{stage}.pt")
+    train_stage(cfg(tabletop_dataset, run, "transformer", preset="tiny-tabletop-code"), progress=False)
+    env = gym.make(MULTI, frame_size=64)
+    try:
+        policy = make_policy(f"videoworld:run={run},seed=1", env)
+        assert policy.agent.gpt.config.next_frame_loss_weight == 0
+        obs, info = env.reset(seed=0, options={"task": "turn_on_led"})
+        policy.reset(seed=0)
+        for _ in range(3):
+            a = policy.act(obs, info)
+            assert a.shape == (7,) and np.abs(a).max() <= 1
+            obs, *_, info = env.step(a)
+        chunk = policy.agent.idm.config.chunk
+        assert policy.imaginations == -(-3 // chunk) and policy.agent.future.shape[1] == chunk  # the LDM drew them
+    finally:
+        env.close()
+    with pytest.raises(CheckpointError, match="codes alone") as e:
+        VideoWorldAgent.load(run, AgentConfig(imagine="gpt"))
+    assert "\n" not in str(e.value)
+
+
 def test_cli_chain_gif_shows_what_the_agent_saw_beside_what_it_imagined(tabletop_run, tmp_path):
     """The README's chain command: the frame size follows the run, and each GIF frame is the camera frame the
     agent acted on beside the frame it imagined for that step."""

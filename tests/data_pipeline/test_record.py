@@ -248,13 +248,13 @@ def _split_seed(hashes: list[str], want: list[bool]) -> int:
 
 def test_symmetries_copy_each_training_game_eight_ways_and_held_out_games_never(tmp_path):
     from vw_agent.data.loader import labelled_episodes
-    from vw_agent.data.sources import _source_hash
+    from vw_agent.data.sources import source_hash
     from vw_envs.errors import DatasetError
     from vw_envs.go.coords import symmetric_action
     from vw_envs.go.render import frame_to_board
 
     games = list(iter_sgf_file(str(KATAGO3)))
-    hashes = [_source_hash(read_sgf(t)) for _n, t in games]
+    hashes = [source_hash(read_sgf(t)) for _n, t in games]
     seed = _split_seed(hashes, [True, False, True])
     out = tmp_path / "sym"
     s = record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(out), from_sgf=str(KATAGO3), frame_size=64,
@@ -289,14 +289,14 @@ def test_symmetries_copy_each_training_game_eight_ways_and_held_out_games_never(
 
 
 def test_symmetries_leave_out_a_training_game_that_is_a_held_out_game_mirrored(tmp_path):
-    from vw_agent.data.sources import _source_hash
+    from vw_agent.data.sources import source_hash
     from vw_envs.go.sgf import transform_sgf
 
     _name, b = next(iter_sgf_file(str(KATAGO3)))
     a = transform_sgf(b, 5)  # another game of the collection, which happens to be b's mirror image
     corpus = tmp_path / "pair.sgfs"
     corpus.write_text(f"{b.strip()}\n{a}\n")
-    seed = _split_seed([_source_hash(read_sgf(t)) for t in (b, a)], [False, True])
+    seed = _split_seed([source_hash(read_sgf(t)) for t in (b, a)], [False, True])
     s = record(RecordConfig(env_id="VideoGo-9x9-v0", out=str(tmp_path / "ds"), from_sgf=str(corpus),
                             frame_size=64, symmetries=8, split_seed=seed), progress=False)
     reader = DatasetReader(tmp_path / "ds")

@@ -190,7 +190,7 @@ def episode_hash(actions: np.ndarray, setup: dict[str, Any]) -> str:
     return action_hash(actions, json.dumps(setup, sort_keys=True))
 
 
-def _source_hash(g: Any) -> str:
+def source_hash(g: Any) -> str:
     """The ``action_hash`` of SGF game ``g`` as played, without rendering it."""
     return episode_hash(np.asarray([m for _c, m in g.moves], np.int64), _setup(g))
 
@@ -211,12 +211,12 @@ def held_out_games(cfg: RecordConfig) -> tuple[set[int], dict[str, int]]:
             g = read_sgf(text, name=name)
         except SGFError:
             continue  # the attempt itself reports it
-        if assign_split(_source_hash(g), cfg.split_seed, cfg.split_fractions) == "train":
+        if assign_split(source_hash(g), cfg.split_seed, cfg.split_fractions) == "train":
             continue
         games.add(i)
         for sym in range(cfg.symmetries):  # 0 too: a training game's copy may be this game as played
             image = read_sgf(transform_sgf(text, sym, name=name), name=name) if sym else g
-            images.setdefault(_source_hash(image), i * cfg.symmetries)
+            images.setdefault(source_hash(image), i * cfg.symmetries)
     return games, images
 
 
@@ -228,7 +228,7 @@ def _go_sgf(cfg: RecordConfig, k: int, name: str, text: str, sym: int = 0,
     g = read_sgf(text, name=name)
     source: dict[str, Any] = {"symmetry": sym} if cfg.symmetries > 1 else {}
     if sym:
-        source["source_action_hash"] = _source_hash(g)
+        source["source_action_hash"] = source_hash(g)
         text = transform_sgf(text, sym, name=name)
         g = read_sgf(text, name=name)
     if g.board_size != env.board_size:

@@ -63,11 +63,16 @@ class KataGoEngine:
         board_size: the NN buffer is exactly NxN (``requireMaxBoardSize``), 5x cheaper on 9x9 than 19x19.
         timeout: default seconds per query; on expiry the process is killed (the caller never hangs).
         install: where KataGo is; default :func:`ensure_installed`.
+        analysis_threads: queries evaluated at once, batched through the network. One suits a player, which
+            asks one question at a time; many games in flight (self-play) gain ~1.5x from 16-32 (measured
+            in ``docs/datasets.md``).
     """
 
-    def __init__(self, board_size: int, *, timeout: float = 60.0, install: KataGoInstall | None = None):
+    def __init__(self, board_size: int, *, timeout: float = 60.0, install: KataGoInstall | None = None,
+                 analysis_threads: int = 1):
         self.board_size = board_size
         self.timeout = timeout
+        self.analysis_threads = analysis_threads
         self.install = install or ensure_installed(board_size)
         self._ids = itertools.count()
         self._lock = threading.Lock()
@@ -90,9 +95,9 @@ class KataGoEngine:
             f"homeDataDir = {self.install.home}",
             "logToStderr = true",
             "logAllRequests = false",
-            "numAnalysisThreads = 1",
+            f"numAnalysisThreads = {self.analysis_threads}",
             "numSearchThreads = 1",  # 2 threads hung in GTP mode here; one POCL process fills both cores
-            "nnMaxBatchSize = 8",
+            f"nnMaxBatchSize = {max(8, self.analysis_threads)}",
             "nnCacheSizePowerOfTwo = 18",
             "nnRandomize = false",  # the identity symmetry: the same position always gets the same policy
             "reportAnalysisWinratesAs = BLACK",
@@ -101,7 +106,8 @@ class KataGoEngine:
             "requireMaxBoardSize = true",
             "",
         ])
-        path = Path(self.install.home) / f"analysis_{n}x{n}.cfg"
+        threads = f"_t{self.analysis_threads}" if self.analysis_threads > 1 else ""  # a running engine keeps its file
+        path = Path(self.install.home) / f"analysis_{n}x{n}{threads}.cfg"
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != text:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cfg")
