@@ -30,10 +30,10 @@ def test_sample_move_follows_the_recipe():
 @needs_katago
 def test_games_resume_and_duplicates(tmp_path):
     out = tmp_path / "kg.sgfs"
-    done = play_katago_games(KataGoGamesConfig(out=str(out), games=2, in_flight=2, seed=7))
-    assert (done.recorded, done.played) == (2 - done.dropped, 2) and done.recorded >= 1
-    games = list(iter_sgf_file(str(out)))
-    for name, text in games:
+    # one game at a time: each query is evaluated alone, so replaying these games below gives the same games
+    done = play_katago_games(KataGoGamesConfig(out=str(out), games=2, in_flight=1, seed=7))
+    assert (done.played, done.recorded + done.dropped) == (2, 2) and done.recorded >= 1
+    for name, text in iter_sgf_file(str(out)):
         g = read_sgf(text, name=name)
         assert g.komi == 7.5 and "seed 7 game" in text
         game = replay(g)  # every move legal under the env's rules
@@ -41,23 +41,23 @@ def test_games_resume_and_duplicates(tmp_path):
         winner, score = game.result()
         assert g.result == (f"{'B' if winner == 'black' else 'W'}+{abs(score):g}" if winner else "0")
 
-    # Resume: a larger --games plays only the new numbers; the file's games stay as they were.
+    # Resume: a larger --games plays only the new numbers, here two at once; the file's games stay as they were.
     before = out.read_text()
-    more = play_katago_games(KataGoGamesConfig(out=str(out), games=3, in_flight=2, seed=7))
-    assert more.played == 1 and out.read_text().startswith(before)
-    assert "seed 7 game 2" in out.read_text() or json.loads(progress_path(out).read_text())["dropped"] == [2]
+    more = play_katago_games(KataGoGamesConfig(out=str(out), games=4, in_flight=2, seed=7))
+    assert more.played == 2 and out.read_text().startswith(before)
+    recorded = {int(line.split("game ")[1].split("]")[0]) for line in out.read_text().splitlines()}
+    assert recorded | set(json.loads(progress_path(out).read_text())["dropped"]) == {0, 1, 2, 3}
 
-    # The same games again, with the first file (one of them rotated) excluded: all are dropped as duplicates,
-    # recorded in the progress file, and a rerun does not play them again.
+    # Games 0 and 1 again, with the first run's games (one of them rotated) excluded: both are dropped as
+    # duplicates, listed in the progress file, and a rerun does not play them again.
     ex = tmp_path / "ex.sgfs"
-    lines = out.read_text().splitlines()
-    ex.write_text(transform_sgf(lines[0], 5) + "\n" + "\n".join(lines[1:]) + "\n")
+    first = before.splitlines()
+    ex.write_text(transform_sgf(first[0], 5) + "\n" + "\n".join(first[1:]) + "\n")
     again = tmp_path / "again.sgfs"
-    dup = play_katago_games(KataGoGamesConfig(out=str(again), games=3, in_flight=3, seed=7, exclude=(str(ex),)))
-    # (a game the first run dropped repeats one of its own, which is dropped here too)
-    assert (dup.played, dup.recorded, dup.dropped) == (3, 0, 3)
-    assert json.loads(progress_path(again).read_text())["dropped"] == [0, 1, 2] and again.read_text() == ""
-    assert play_katago_games(KataGoGamesConfig(out=str(again), games=3, seed=7, exclude=(str(ex),))).played == 0
+    dup = play_katago_games(KataGoGamesConfig(out=str(again), games=2, in_flight=1, seed=7, exclude=(str(ex),)))
+    assert (dup.played, dup.recorded, dup.dropped) == (2, 0, 2)  # (a game the first run dropped repeats one it kept)
+    assert json.loads(progress_path(again).read_text())["dropped"] == [0, 1] and again.read_text() == ""
+    assert play_katago_games(KataGoGamesConfig(out=str(again), games=2, seed=7, exclude=(str(ex),))).played == 0
 
 
 def test_foreign_or_mismatched_output_is_a_one_line_error_and_kept(tmp_path):

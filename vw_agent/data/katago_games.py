@@ -6,7 +6,8 @@ across sessions (``vw-agent data katago-games``):
 * **Players.** Both sides are KataGo's raw policy (one visit, the network of the ``katrain`` wheel).
 * **Openings.** Moves 1-4 are sampled from the policy at temperature 1, moves 5-20 at temperature 0.5, then
   the top move is played. Game ``k``'s samples come from a generator seeded by ``(seed, k)`` and the network
-  is deterministic (``nnRandomize = false``), so a game is a function of ``(seed, k)``.
+  is deterministic (``nnRandomize = false``), so a game is a function of ``(seed, k)`` (with games in flight,
+  up to the rounding of KataGo's batched evaluation).
 * **Rules.** Positional superko, area scoring, no suicide, komi 7.5, ``friendlyPassOk`` false: KataGo
   captures dead stones before it passes, so the Tromp-Taylor count of the final board is the result.
 * **Duplicates.** Sampling only in the first 20 moves repeats ~7% of games. A game whose moves, under any of
