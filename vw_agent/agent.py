@@ -400,17 +400,20 @@ class VideoWorldPlayer(BasePlayer):
 
 
 def export_run(run: str | Path, dest: str | Path) -> Path:
-    """Copy run ``run``'s four models to ``dest`` without optimiser state (for shipping), with its metrics.
+    """Copy run ``run``'s models to ``dest`` without optimiser state (for shipping), with its metrics.
 
     Each checkpoint keeps its config, preset, env, frame size and data provenance; ``dest/run.json`` lists
-    them. Files are written atomically, and ``dest`` is replaced only when every file is written.
+    them. Files are written atomically, and ``dest`` is replaced only when every file is written. A GPT that
+    predicts no codes (a "video only" run) never uses the LDM, so the LDM is left out.
     """
     run, dest = Path(run), Path(dest)
+    gpt = load_checkpoint(checkpoint_path(run, "transformer"), stage="transformer")
+    stages = [s for s in STAGES if s != "ldm" or gpt["model_config"]["codes_per_step"] > 0]
     stage_dir = dest.with_name(dest.name + ".partial")
     shutil.rmtree(stage_dir, ignore_errors=True)
     stage_dir.mkdir(parents=True)
     summary: dict[str, Any] = {"source": str(run), "stages": {}}
-    for stage in STAGES:
+    for stage in stages:
         ck = load_checkpoint(checkpoint_path(run, stage), stage=stage)
         ck.pop("optim", None)
         ck["weights_digest"] = state_digest(ck["model"])  # verified on load (a checkpoint from before had none)

@@ -227,6 +227,14 @@ def test_agent_without_the_ldm_shares_the_runs_tokenizer_and_ldm(tabletop_datase
             assert a.shape == (7,) and np.abs(a).max() <= 1
             obs, *_, info = env.step(a)
         assert policy.imaginations == 2 and policy.agent.future is None  # the GPT drew frame t+1 itself
+        # shipped, it leaves out the LDM it never uses, and acts as before
+        shipped = export_run(run, tmp_path / "shipped")
+        assert not (shipped / "ldm.pt").exists() and (shipped / "idm.pt").exists()
+        again = make_policy(f"videoworld:run={shipped},seed=1", env)
+        obs, info = env.reset(seed=0, options={"task": "open_drawer"})
+        policy.reset(seed=0)
+        again.reset(seed=0)
+        np.testing.assert_array_equal(policy.act(obs, info), again.act(obs, info))
     finally:
         env.close()
     with pytest.raises(CheckpointError, match=r"made with preset 'tiny-tabletop', not 'tabletop-chunk'") as e:
