@@ -137,7 +137,7 @@ def katago_games(out: str, games: int, seed: int, board_size: int, komi: float, 
     """Play games of KataGo's raw policy against itself (the shipped corpus's recipe) into an SGF collection."""
     from tqdm import tqdm
 
-    from vw_agent.data.katago_games import KataGoGamesConfig, play_katago_games
+    from vw_agent.data.katago_games import KataGoGamesConfig, play_katago_games  # lazy: the CLI imports only click
 
     cfg = KataGoGamesConfig(out=out, games=games, seed=seed, board_size=board_size, komi=komi,
                             in_flight=in_flight, workers=workers, backend=backend, exclude=exclude)

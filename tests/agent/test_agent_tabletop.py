@@ -311,7 +311,7 @@ def test_bare_videoworld_resolves_by_env(monkeypatch, tmp_path):
     env = gym.make(MULTI, frame_size=64)
     try:
         policy = make_policy("videoworld", env)
-        assert policy.name == "videoworld" and policy.agent.info["preset"] == "tabletop-chunk"
+        assert policy.name == "videoworld" and policy.agent.info["preset"] == "tabletop-noldm"
         assert policy.agent.config.temperature == 0  # greedy unless the spec says otherwise
         assert policy.agent.info["run"] == str(shipped_run(SHIPPED_TABLETOP)) and policy.agent.frame_size == 64
         obs, info = env.reset(seed=10_000, options={"task": "turn_on_led"})

@@ -64,8 +64,8 @@ class KataGoEngine:
         timeout: default seconds per query; on expiry the process is killed (the caller never hangs).
         install: where KataGo is; default :func:`ensure_installed`.
         analysis_threads: queries evaluated at once, batched through the network. One suits a player, which
-            asks one question at a time; many games in flight (self-play) gain ~1.5x from 16-32 (measured
-            in ``docs/datasets.md``).
+            asks one question at a time; many games in flight (self-play) share one process through them
+            (``benchmarks/bench_katago_games.py`` measures what that gains).
     """
 
     def __init__(self, board_size: int, *, timeout: float = 60.0, install: KataGoInstall | None = None,
