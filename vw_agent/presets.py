@@ -21,6 +21,7 @@
   the LDM's decoder as the imagination, and an IDM that reads a chunk of 5 actions per imagination.
 * ``tabletop-noldm``: tabletop-chunk without the LDM (the paper's "video only" ablation): the GPT imagines frame
   t+1's tokens, the IDM reads the actions off the two frames; it reuses a tabletop-chunk run's tokenizer and LDM.
+  The shipped tabletop checkpoint (``assets/checkpoints/tabletop``): here it beats the agent with the LDM.
 * ``tabletop-code``: tabletop-chunk whose GPT learns only the codes, trained longer on bigger batches.
 * ``tiny-tabletop``: for tests on tabletop data; seconds per stage.
 * ``paper-calvin``: the paper's robot sizes: H=9 for the LDM, of which the transformer predicts 5 codes per
