@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -201,31 +203,40 @@ def test_policy_spec_errors(tabletop_run):
         env.close()
 
 
+def _run_with(src: Path, run: Path, stages: tuple[str, ...]) -> Path:
+    """A new run folder holding ``stages`` copied from run ``src`` (as the ablations reuse a run's stages)."""
+    run.mkdir()
+    for stage in stages:
+        shutil.copy(src / f"{stage}.pt", run / f"{stage}.pt")
+    return run
+
+
+def _acts_three_steps(env, run: Path, task: str):
+    """Run ``run``'s policy for 3 steps of ``task``, each action 7-D within [-1, 1]; the policy afterwards."""
+    policy = make_policy(f"videoworld:run={run},seed=1", env)
+    obs, info = env.reset(seed=0, options={"task": task})
+    policy.reset(seed=0)
+    for _ in range(3):
+        a = policy.act(obs, info)
+        assert a.shape == (7,) and np.abs(a).max() <= 1
+        obs, *_, info = env.step(a)
+    return policy
+
+
 def test_agent_without_the_ldm_shares_the_runs_tokenizer_and_ldm(tabletop_dataset, tabletop_run, tmp_path):
     """The "video only" ablation: a preset whose GPT imagines frame t+1's tokens with no codes reuses a run's
     tokenizer and LDM (their configs match), trains its own GPT and IDM, and acts; another preset's LDM is
     refused in one line."""
-    import shutil
-
     from vw_agent.checkpoint import CheckpointError
 
     out, _ = tabletop_run
-    run = tmp_path / "noldm"
-    run.mkdir()
-    for stage in ("tokenizer", "ldm"):
-        shutil.copy(out / f"{stage}.pt", run / f"{stage}.pt")
+    run = _run_with(out, tmp_path / "noldm", ("tokenizer", "ldm"))
     for stage in ("transformer", "idm"):
         train_stage(cfg(tabletop_dataset, run, stage, preset="tiny-tabletop-noldm"), progress=False)
     env = gym.make(MULTI, frame_size=64)
     try:
-        policy = make_policy(f"videoworld:run={run},seed=1", env)
+        policy = _acts_three_steps(env, run, "open_drawer")
         assert policy.agent.gpt.config.codes_per_step == 0 and not policy.agent.idm.config.use_codes
-        obs, info = env.reset(seed=0, options={"task": "open_drawer"})
-        policy.reset(seed=0)
-        for _ in range(3):
-            a = policy.act(obs, info)
-            assert a.shape == (7,) and np.abs(a).max() <= 1
-            obs, *_, info = env.step(a)
         assert policy.imaginations == 2 and policy.agent.future is None  # the GPT drew frame t+1 itself
         # shipped, it leaves out the LDM it never uses, and acts as before
         shipped = export_run(run, tmp_path / "shipped")
@@ -246,27 +257,16 @@ def test_gpt_of_the_codes_alone_acts_through_the_ldm(tabletop_dataset, tabletop_
     """tabletop-code's path at test size: a GPT trained on the codes alone (no frame t+1 in its sequence) reuses
     a run's tokenizer, LDM and IDM, acts in chunks with the LDM rendering every step, and refuses to draw frame
     t+1 itself."""
-    import shutil
-
     from vw_agent.agent import AgentConfig, VideoWorldAgent
     from vw_agent.checkpoint import CheckpointError
 
     out, _ = tabletop_run
-    run = tmp_path / "code"
-    run.mkdir()
-    for stage in ("tokenizer", "ldm", "idm"):
-        shutil.copy(out / f"{stage}.pt", run / f"{stage}.pt")
+    run = _run_with(out, tmp_path / "code", ("tokenizer", "ldm", "idm"))
     train_stage(cfg(tabletop_dataset, run, "transformer", preset="tiny-tabletop-code"), progress=False)
     env = gym.make(MULTI, frame_size=64)
     try:
-        policy = make_policy(f"videoworld:run={run},seed=1", env)
+        policy = _acts_three_steps(env, run, "turn_on_led")
         assert policy.agent.gpt.config.next_frame_loss_weight == 0
-        obs, info = env.reset(seed=0, options={"task": "turn_on_led"})
-        policy.reset(seed=0)
-        for _ in range(3):
-            a = policy.act(obs, info)
-            assert a.shape == (7,) and np.abs(a).max() <= 1
-            obs, *_, info = env.step(a)
         chunk = policy.agent.idm.config.chunk
         assert policy.imaginations == -(-3 // chunk) and policy.agent.future.shape[1] == chunk  # the LDM drew them
     finally:
