@@ -152,10 +152,10 @@ def _play_job(job: tuple[int, float, list[int]]) -> list[tuple[int, str]]:
 # ----------------------------------------------------------------------------- the run
 
 
-def symmetric_hashes(text: str, name: str) -> set[str]:
-    """The move hashes of an SGF game under all 8 board symmetries."""
-    return {source_hash(read_sgf(transform_sgf(text, s, name=name) if s else text, name=name))
-            for s in range(SYMMETRIES)}
+def symmetric_hashes(text: str, name: str) -> list[str]:
+    """The move hashes of an SGF game under the 8 board symmetries, the game as played first."""
+    return [source_hash(read_sgf(transform_sgf(text, s, name=name) if s else text, name=name))
+            for s in range(SYMMETRIES)]
 
 
 def _read_out(cfg: KataGoGamesConfig) -> tuple[list[str], set[int], set[int]]:
@@ -203,9 +203,9 @@ def play_katago_games(cfg: KataGoGamesConfig, *, progress: Callable[[int], None]
         if Path(path).resolve() == Path(cfg.out).resolve():
             continue
         for name, text in iter_sgf_file(path):
-            seen |= symmetric_hashes(text, name)
+            seen.update(symmetric_hashes(text, name))
     for i, text in enumerate(lines):
-        seen |= symmetric_hashes(text, f"{cfg.out}:{i + 1}")
+        seen.update(symmetric_hashes(text, f"{cfg.out}:{i + 1}"))
     todo = [k for k in range(cfg.games) if k not in done and k not in dropped]
     jobs = ([cfg.seed, cfg.komi, todo[i:i + cfg.in_flight]] for i in range(0, len(todo), cfg.in_flight))
     played = new_dropped = 0
@@ -223,12 +223,12 @@ def play_katago_games(cfg: KataGoGamesConfig, *, progress: Callable[[int], None]
         for result in results:
             for k, text in result:
                 hashes = symmetric_hashes(text, f"game {k}")
-                if source_hash(read_sgf(text)) in seen:
+                if hashes[0] in seen:  # the game as played repeats an earlier one under some symmetry
                     dropped.add(k)
                     new_dropped += 1
                 else:
                     lines.append(text)
-                seen |= hashes
+                seen.update(hashes)
             played += len(result)
             write()
             if progress is not None:
